@@ -1,0 +1,66 @@
+package model
+
+import (
+	"context"
+	"time"
+)
+
+// AuditSource names where an audit event comes from.
+type AuditSource string
+
+// The audit sources.
+const (
+	SourceHappyTalk AuditSource = "happytalk"
+	SourceGateway   AuditSource = "gateway"
+)
+
+// AuditType says whether a person or the system caused an event.
+type AuditType string
+
+// The audit event types (HappyTalk M and A).
+const (
+	TypeManual    AuditType = "manual"
+	TypeAutomatic AuditType = "automatic"
+)
+
+// AuditKind is what kind of event it is. Unknown vendor codes are kept as they are, so a
+// new HappyTalk kind is passed on rather than dropped.
+type AuditKind string
+
+// The known audit kinds (HappyTalk A, K, S, and the gateway's own updates).
+const (
+	KindArchive        AuditKind = "archive"
+	KindKeyIssued      AuditKind = "key_issued"
+	KindManagerAction  AuditKind = "manager_action"
+	KindCustomerUpdate AuditKind = "customer_update"
+)
+
+// AuditEvent is one normalised event of the audit trail.
+type AuditEvent struct {
+	ID         string      `json:"id"`
+	Source     AuditSource `json:"source"`
+	OccurredAt time.Time   `json:"occurred_at"`
+	Type       AuditType   `json:"type,omitempty"`
+	Kind       AuditKind   `json:"kind"`
+	Actor      string      `json:"actor,omitempty"`
+	Summary    string      `json:"summary,omitempty"`
+	TargetID   string      `json:"target_id,omitempty"`
+	Result     string      `json:"result,omitempty"`
+	AppliedAt  *time.Time  `json:"applied_at,omitempty"`
+	CustomerID string      `json:"customer_id,omitempty"`
+	// Details carries source-specific data (the gateway's changed fields and vendor statuses).
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// Window is a time range [From, To) asked of one source in one call.
+type Window struct {
+	From time.Time
+	To   time.Time
+}
+
+// AuditSourceReader reads one source's events within a window; the window is at most one
+// calendar day in the source's own zone when the source demands it.
+type AuditSourceReader interface {
+	Source() AuditSource
+	Events(ctx context.Context, w Window) ([]AuditEvent, error)
+}

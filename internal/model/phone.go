@@ -1,0 +1,50 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone is a parsed phone number in the forms the vendors want.
+type Phone struct {
+	// E164 is "+821012345678".
+	E164 string
+	// National is the national number as digits only, with its trunk prefix: "01012345678".
+	National string
+	// Region is the ISO 3166-1 region the number belongs to ("KR").
+	Region string
+}
+
+// MSISDN is the E.164 number without its "+": "821012345678".
+func (p Phone) MSISDN() string { return strings.TrimPrefix(p.E164, "+") }
+
+// ParsePhone reads an E.164 number, or a national one in defaultRegion, and refuses
+// anything that is not a valid number there.
+func ParsePhone(raw, defaultRegion string) (Phone, error) {
+	num, err := phonenumbers.Parse(raw, defaultRegion)
+	if err != nil {
+		return Phone{}, fmt.Errorf("not a phone number (E.164 like +821012345678, or national in %s): %w", defaultRegion, err)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return Phone{}, fmt.Errorf("not a valid phone number (E.164 like +821012345678, or national in %s)", defaultRegion)
+	}
+	national := phonenumbers.Format(num, phonenumbers.NATIONAL)
+	return Phone{
+		E164:     phonenumbers.Format(num, phonenumbers.E164),
+		National: digitsOnly(national),
+		Region:   phonenumbers.GetRegionCodeForNumber(num),
+	}, nil
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
