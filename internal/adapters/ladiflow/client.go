@@ -1,0 +1,105 @@
+package ladiflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Send makes the call and reads LadiFlow's answer. LadiFlow reports failure two ways: a
+// non-2xx HTTP status, or a 2xx whose body code is not 2xx; both become a
+// *model.VendorError. Transport failures come back wrapped and are retryable.
+func (a *Adapter) Send(ctx context.Context, req *model.Request) error {
+	status, body, err := vendorhttp.Do(ctx, a.client, req)
+	if err != nil {
+		// The key travels in a header, never in the URL, so this error cannot carry it.
+		return fmt.Errorf("ladiflow: %w", err)
+	}
+	return classify(status, body)
+}
+
+// View shows req as a dry run does, with the API key masked.
+func (a *Adapter) View(req *model.Request) model.RequestView {
+	return vendorhttp.View(req, []string{apiKeyHeader}, nil)
+}
+
+// answer is the part of LadiFlow's reply the gateway reads.
+type answer struct {
+	Code    json.RawMessage `json:"code"`
+	Message json.RawMessage `json:"message"`
+}
+
+// classify turns an HTTP status and body into nil or a *model.VendorError.
+func classify(status int, body []byte) error {
+	code, msg, isJSON := readAnswer(body)
+	if code == 0 {
+		code = status
+	}
+	if msg == "" {
+		msg = statusMessage(code, status)
+	}
+	if !is2xx(status) {
+		return &model.VendorError{
+			Vendor:    model.LadiFlow,
+			Code:      code,
+			Message:   msg,
+			Retryable: status >= 500 || status == http.StatusTooManyRequests,
+		}
+	}
+	if !isJSON {
+		// A 2xx we cannot read (a proxy's page, a cut answer) proves nothing was stored;
+		// sending again is safe because the update is keyed by _id.
+		return &model.VendorError{Vendor: model.LadiFlow, Code: status, Message: "answer is not a JSON object", Retryable: true}
+	}
+	if is2xx(code) {
+		return nil
+	}
+	return &model.VendorError{Vendor: model.LadiFlow, Code: code, Message: msg, Retryable: code >= 500 && code <= 599}
+}
+
+// readAnswer reads the body's code and message, accepting a code sent as a number or a
+// numeric string. code is 0 when the body has none.
+func readAnswer(body []byte) (code int, msg string, isJSON bool) {
+	var a answer
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &a) != nil {
+		return 0, "", false
+	}
+	code = readCode(a.Code)
+	_ = json.Unmarshal(a.Message, &msg) // a message that is not a string is left out
+	return code, msg, true
+}
+
+func readCode(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	var n int
+	if json.Unmarshal(raw, &n) == nil {
+		return n
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if n, err := strconv.Atoi(s); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+func statusMessage(code, status int) string {
+	if t := http.StatusText(code); t != "" {
+		return t
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "no message"
+}
+
+func is2xx(code int) bool { return code >= 200 && code <= 299 }
