@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	openapi "github.com/customergateway/gateway/api"
+	"github.com/customergateway/gateway/internal/api"
+	"github.com/customergateway/gateway/internal/config"
+)
+
+// serve wires the gateway from the environment and serves until ctx is cancelled, then
+// drains: readiness goes off first, then in-flight requests get ShutdownTimeout to finish.
+func serve(ctx context.Context, opts options, stdout io.Writer) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger, err := newLogger(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	if opts.sandbox {
+		stopSim, err := startSandbox(&cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stopSim()
+	}
+	contract, err := api.LoadContract(openapi.Document)
+	if err != nil {
+		return err
+	}
+	deps, err := wire(cfg, logger, contract)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api.NewServer(deps),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	deps.Readiness.Set(true)
+	logger.Info().Str("addr", ln.Addr().String()).Bool("sandbox", opts.sandbox).
+		Strs("vendors", vendorNames(deps.Fanout.Enabled())).Msg("gateway listening")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	deps.Readiness.Set(false)
+	logger.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info().Msg("stopped")
+	return nil
+}
+
+func newLogger(cfg config.Config, stdout io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("GATEWAY_LOG_LEVEL: %w", err)
+	}
+	out := stdout
+	if cfg.LogFormat == "console" {
+		out = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,111 @@
+package engagelab
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// The credentials of most tests; the golden test uses the document's own pair.
+const (
+	testKey    = "el-key-0123456789abcdef"
+	testSecret = "el-secret-fedcba9876543210"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// prepare runs f through the model's rules as the API does, with Korea as the region a
+// national phone number is read in (the gateway's default).
+func prepare(tb testing.TB, customerID string, f model.CustomerUpdate) *model.Update {
+	tb.Helper()
+	u, err := model.Prepare(customerID, f, "KR")
+	if err != nil {
+		tb.Fatalf("model.Prepare: %v", err)
+	}
+	return u
+}
+
+func refs(euid int64) *model.VendorRefs {
+	return &model.VendorRefs{EngageLab: &model.EngageLabRef{EUID: euid}}
+}
+
+// decodeJSON reads a JSON document keeping numbers exact, so 10362473, 10362473.0 and
+// "10362473" all differ.
+func decodeJSON(tb testing.TB, b []byte) any {
+	tb.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		tb.Fatalf("decode %s: %v", b, err)
+	}
+	return v
+}
+
+func readTestdata(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// rawField is the JSON text of one top-level field of an object, as it was written.
+func rawField(tb testing.TB, body []byte, name string) string {
+	tb.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		tb.Fatalf("not a JSON object: %s", body)
+	}
+	return string(m[name])
+}
+
+// recorded is one request the fake EngageLab received.
+type recorded struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// fakeEngageLab answers every request with one status and body and records what it got.
+type fakeEngageLab struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func newFakeEngageLab(tb testing.TB, status int, body string) *fakeEngageLab {
+	tb.Helper()
+	f := &fakeEngageLab{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	tb.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeEngageLab) requests() []recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]recorded(nil), f.reqs...)
+}
+
+// newTestAdapter is an adapter with the test credentials pointed at f.
+func newTestAdapter(f *fakeEngageLab) *Adapter {
+	return New(Config{BaseURL: f.URL, APIKey: testKey, APISecret: testSecret}, f.Client())
+}

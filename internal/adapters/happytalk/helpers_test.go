@@ -1,0 +1,122 @@
+package happytalk
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+	_ "time/tzdata" // the tests need Asia/Seoul on hosts with no zone database
+
+	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// docToken is the token of HappyTalk's own samples ("the customer's token").
+const docToken = "고객사 토큰"
+
+// received is one request the fake HappyTalk got.
+type received struct {
+	Method      string
+	Path        string
+	ContentType string
+	Body        []byte
+}
+
+// fakeHappyTalk is an httptest server on 127.0.0.1 that records every request and answers
+// with a fixed status and body.
+type fakeHappyTalk struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []received
+}
+
+func newFake(t *testing.T, status int, body string) *fakeHappyTalk {
+	t.Helper()
+	f := &fakeHappyTalk{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.reqs = append(f.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: b})
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeHappyTalk) received() []received {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]received(nil), f.reqs...)
+}
+
+// testConfig is the configuration of the document's examples.
+func testConfig(base string) Config {
+	return Config{
+		BaseURL:      base,
+		Token:        docToken,
+		GenderFormat: GenderCode,
+		ParameterMap: ParameterMap{"tier": "parameter1", "note": "user_parameter"},
+	}
+}
+
+func newTestAdapter(cfg Config) *Adapter { return New(cfg, vendorhttp.NewClient()) }
+
+func ptr[T any](v T) *T { return &v }
+
+// refs is the HappyTalk key of the document's examples, without users_id.
+func refs() *model.VendorRefs {
+	return &model.VendorRefs{HappyTalk: &model.HappyTalkRef{UUID: "1000225100_sazob20220921062938", RoomID: "상담방 번호"}}
+}
+
+func prepare(t testing.TB, f model.CustomerUpdate) *model.Update {
+	t.Helper()
+	u, err := model.Prepare("c-42", f, "KR")
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	return u
+}
+
+// decodeJSON reads b into a generic value so that two documents compare by meaning.
+func decodeJSON(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	return v
+}
+
+func readGolden(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func assertSameJSON(t *testing.T, got, want []byte) {
+	t.Helper()
+	if g, w := decodeJSON(t, got), decodeJSON(t, want); !reflect.DeepEqual(g, w) {
+		t.Errorf("JSON differs\n got: %s\nwant: %s", got, want)
+	}
+}
+
+func seoulZone(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

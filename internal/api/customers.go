@@ -1,0 +1,109 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// handleUpdateCustomer serves PUT /customers/{customer_id}: decode, apply the model's
+// rules, plan every vendor (a 422 here means nothing was sent), then deliver or dry-run.
+func handleUpdateCustomer(f *fanout.Fanout, region string, deadline time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "customer_id")
+		body, err := decodeUpdate(r)
+		if err != nil {
+			badRequest(w, r, "malformed JSON body", model.FieldErrors{{Field: "body", Message: err.Error()}})
+			return
+		}
+		u, err := model.Prepare(id, body, region)
+		if !answerModelError(w, r, err) {
+			return
+		}
+		plans, err := f.Plan(u)
+		if !answerModelError(w, r, err) {
+			return
+		}
+		if dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run")); dry {
+			writeJSON(w, r, http.StatusOK, f.DryRun(u, plans))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), deadline)
+		defer cancel()
+		res := f.Deliver(ctx, u, plans)
+		logOutcome(r.Context(), res)
+		writeJSON(w, r, res.Outcome.HTTPStatus(), res)
+	})
+}
+
+// decodeUpdate reads a body the contract already accepted; DisallowUnknownFields keeps the
+// struct and the document from drifting apart unnoticed.
+func decodeUpdate(r *http.Request) (model.CustomerUpdate, error) {
+	var u model.CustomerUpdate
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return u, err
+	}
+	dec := json.NewDecoder(&buf)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&u)
+	return u, err
+}
+
+// customerRules applies the model's 400 rules (dates that do not exist, calendar without
+// a birthday) to a body the contract refused, decoded leniently, so the caller sees them
+// in the same answer.
+func customerRules(region string) BodyRules {
+	return func(r *http.Request, body []byte) model.FieldErrors {
+		var u model.CustomerUpdate
+		// A field of the wrong type is skipped and the rest still decoded.
+		var typeErr *json.UnmarshalTypeError
+		if err := json.Unmarshal(body, &u); err != nil && !errors.As(err, &typeErr) {
+			return nil
+		}
+		_, err := model.Prepare(chi.URLParam(r, "customer_id"), u, region)
+		var bad *model.BadRequest
+		if errors.As(err, &bad) {
+			return bad.Errors
+		}
+		return nil
+	}
+}
+
+// answerModelError answers a model or planning error and reports whether to go on.
+func answerModelError(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err == nil {
+		return true
+	}
+	var bad *model.BadRequest
+	var undeliverableErrs model.FieldErrors
+	switch {
+	case errors.As(err, &bad):
+		badRequest(w, r, summarize(bad.Errors), bad.Errors)
+	case errors.As(err, &undeliverableErrs):
+		undeliverable(w, r, undeliverableErrs)
+	default:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("plan update")
+		internalError(w, r)
+	}
+	return false
+}
+
+// logOutcome logs each vendor's status: never a field value, so no phone or email.
+func logOutcome(ctx context.Context, res model.UpdateResult) {
+	ev := zerolog.Ctx(ctx).Info().Str("outcome", string(res.Outcome))
+	for v, vr := range res.Results {
+		ev = ev.Str(string(v), string(vr.Status))
+	}
+	ev.Msg("customer update")
+}

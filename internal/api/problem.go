@@ -1,0 +1,65 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// problemBase prefixes every problem type; the types are documented in the README.
+const problemBase = "https://customer-gateway.dev/problems/"
+
+// Problem is an RFC 9457 problem details answer.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+	Errors    []model.FieldError `json:"errors,omitempty"`
+	Source    string             `json:"source,omitempty"`
+	Window    *ProblemWindow     `json:"window,omitempty"`
+}
+
+// ProblemWindow is the time window a source could not be read for.
+type ProblemWindow struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	p.RequestID = requestIDFrom(r.Context())
+	if p.Type == "" {
+		p.Type = "about:blank"
+	} else {
+		p.Type = problemBase + p.Type
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	if err := json.NewEncoder(w).Encode(p); err != nil {
+		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("write problem")
+	}
+}
+
+func badRequest(w http.ResponseWriter, r *http.Request, detail string, errs model.FieldErrors) {
+	writeProblem(w, r, Problem{Type: "invalid-request", Title: "The request does not match the contract", Status: http.StatusBadRequest, Detail: detail, Errors: errs})
+}
+
+func undeliverable(w http.ResponseWriter, r *http.Request, errs model.FieldErrors) {
+	writeProblem(w, r, Problem{Type: "undeliverable", Title: "The update cannot be delivered as asked", Status: http.StatusUnprocessableEntity, Detail: "nothing was sent to any vendor", Errors: errs})
+}
+
+func internalError(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, Problem{Type: "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the gateway failed; the request id finds it in the logs"})
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("write answer")
+	}
+}

@@ -1,0 +1,156 @@
+package vendorsim
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// HistoryEvent is one HappyTalk service-history event, in the vendor's own shape: every
+// value a string, dates Y-m-d H:i:s in the account's zone.
+type HistoryEvent struct {
+	ID             string `json:"id"`
+	Type           string `json:"type"` // M manual, A automatic
+	Kind           string `json:"kind"` // A archive, K key issued, S manager action
+	RequestUser    string `json:"request_user"`
+	RequestContent string `json:"request_content"`
+	RequestDate    string `json:"request_date"`
+	ApplyID        string `json:"apply_id"`
+	ApplyContent   string `json:"apply_content"`
+	ApplyDate      string `json:"apply_date"`
+}
+
+// lastSecond is 23:59:59 in seconds since midnight.
+const lastSecond = 24*60*60 - 1
+
+// HistoryEvents returns the generated events of day's calendar date (read in day's own
+// location), sorted by request_date ascending. They are the same for the same date on every
+// run: 3 to 6 a day, always one at 00:00:00 and one at 23:59:59, mixed types and kinds,
+// ids days-since-1970-01-01 * 100 + index. Events added with AddHistoryEvent are not
+// included. service_history answers them newest first, as the vendor's sample does.
+func HistoryEvents(day time.Time) []HistoryEvent {
+	y, m, d := day.Date()
+	days := daysSinceEpoch(y, m, d)
+	secs := eventSeconds(days)
+	out := make([]HistoryEvent, len(secs))
+	for i, sec := range secs {
+		out[i] = generatedEvent(y, m, d, days, i, sec)
+	}
+	return out
+}
+
+// daysSinceEpoch counts calendar days from 1970-01-01 (negative before it).
+func daysSinceEpoch(y int, m time.Month, d int) int64 {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// eventSeconds returns the sorted seconds-since-midnight of a day's events: the first and
+// the last second of the day, and 1 to 4 distinct seconds in between picked from the date.
+func eventSeconds(days int64) []int {
+	n := 3 + int(((days%4)+4)%4)
+	seen := map[int]bool{0: true, lastSecond: true}
+	for salt := 0; len(seen) < n; salt++ {
+		seen[1+int(hash(days, salt)%(lastSecond-1))] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+func hash(days int64, salt int) uint64 {
+	h := fnv.New64a()
+	_, _ = fmt.Fprintf(h, "%d/%d", days, salt)
+	return h.Sum64()
+}
+
+// The generated events cycle through these, so every type and kind occurs within a day or
+// two.
+var (
+	eventTypes = []string{"A", "M"}
+	eventKinds = []string{"S", "A", "K"}
+	eventUsers = []string{"test-lc", "manager-kim", "system"}
+)
+
+func generatedEvent(y int, m time.Month, d int, days int64, i, sec int) HistoryEvent {
+	at := time.Date(y, m, d, 0, 0, sec, 0, time.UTC).Format(htDateTime)
+	pick := int(((days+int64(i))%6 + 6) % 6)
+	typ, kind := eventTypes[pick%2], eventKinds[pick%3]
+	user := eventUsers[pick%3]
+	applyID := strconv.Itoa(37000 + pick*31)
+	return HistoryEvent{
+		ID:             strconv.FormatInt(days*100+int64(i), 10),
+		Type:           typ,
+		Kind:           kind,
+		RequestUser:    user,
+		RequestContent: eventContent(kind, user, applyID),
+		RequestDate:    at,
+		ApplyID:        applyID,
+		ApplyContent:   eventResult(kind),
+		ApplyDate:      at,
+	}
+}
+
+func eventContent(kind, user, applyID string) string {
+	switch kind {
+	case "A":
+		return "상담 아카이브 [" + applyID + "번방] 보관 처리"
+	case "K":
+		return "API 키 발급 - " + user
+	}
+	return "[WEB] " + user + "(" + applyID + ")상담원 로그인. IP - (IP정보)"
+}
+
+func eventResult(kind string) string {
+	switch kind {
+	case "K":
+		return "발급"
+	case "S":
+		return "로그인"
+	}
+	return "성공"
+}
+
+// AddHistoryEvent adds a custom event (an unknown kind, an odd value) that service_history
+// answers when its request_date, read as Y-m-d H:i:s, falls in the asked period. It is kept
+// until Reset.
+func (s *Sim) AddHistoryEvent(e HistoryEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.htEvents = append(s.htEvents, e)
+}
+
+// eventsBetween returns the day's generated and added events whose request_date is in
+// [start, end], newest first (ties by id, descending), as HappyTalk's sample orders them.
+func (s *Sim) eventsBetween(day time.Time, start, end string) []HistoryEvent {
+	all := HistoryEvents(day)
+	s.mu.Lock()
+	all = append(all, s.htEvents...)
+	s.mu.Unlock()
+	out := make([]HistoryEvent, 0, len(all))
+	for _, e := range all {
+		if e.RequestDate >= start && e.RequestDate <= end && dateTimeExpr.MatchString(e.RequestDate) {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b HistoryEvent) int {
+		return cmp.Or(cmp.Compare(b.RequestDate, a.RequestDate), compareIDs(b.ID, a.ID))
+	})
+	return out
+}
+
+// compareIDs orders ids as numbers when both are, else as strings.
+func compareIDs(a, b string) int {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA == nil && errB == nil {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(a, b)
+}
+
+// sortedKeys returns m's keys in order, so checks report the same field first every time.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
