@@ -1,0 +1,165 @@
+package api
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	openapi "github.com/customergateway/gateway/api"
+	"github.com/customergateway/gateway/internal/adapters/engagelab"
+	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/adapters/happytalk"
+	"github.com/customergateway/gateway/internal/adapters/ladiflow"
+	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/audit"
+	"github.com/customergateway/gateway/internal/metrics"
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendorsim"
+)
+
+// testGateway is the real router, fan-out and adapters, against the vendor simulator.
+type testGateway struct {
+	t       testing.TB
+	handler http.Handler
+	sim     *vendorsim.Sim
+	url     string
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	contractOnce sync.Once
+	contract     *Contract
+	contractErr  error
+)
+
+func loadContract(t testing.TB) *Contract {
+	contractOnce.Do(func() { contract, contractErr = LoadContract(openapi.Document) })
+	if contractErr != nil {
+		t.Fatal(contractErr)
+	}
+	return contract
+}
+
+type gatewayOptions struct {
+	policy   fanout.Policy
+	deadline time.Duration
+	disabled model.Vendor // a vendor configured without credentials
+}
+
+func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
+	t.Helper()
+	simCfg := vendorsim.SandboxConfig()
+	sim := vendorsim.New(simCfg)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+
+	if opts.policy == (fanout.Policy{}) {
+		opts.policy = fanout.Policy{AttemptTimeout: time.Second, Attempts: 3, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
+	}
+	if opts.deadline == 0 {
+		opts.deadline = 5 * time.Second
+	}
+	token, key, elKey := simCfg.HappyTalkToken, simCfg.LadiFlowAPIKey, simCfg.EngageLabAPIKey
+	switch opts.disabled {
+	case model.HappyTalk:
+		token = ""
+	case model.LadiFlow:
+		key = ""
+	case model.EngageLab:
+		elKey = ""
+	}
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := happytalk.ParseParameterMap("tier:parameter1,note:user_parameter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ht := happytalk.New(happytalk.Config{BaseURL: simSrv.URL, Token: token, GenderFormat: happytalk.GenderCode, ParameterMap: pm, Location: seoul}, vendorhttp.NewClient())
+	lf := ladiflow.New(ladiflow.Config{BaseURL: simSrv.URL, APIKey: key}, vendorhttp.NewClient())
+	el := engagelab.New(engagelab.Config{BaseURL: simSrv.URL, APIKey: elKey, APISecret: simCfg.EngageLabAPISecret}, vendorhttp.NewClient())
+	acfg := audit.DefaultConfig()
+	acfg.CursorKey = []byte("test-cursor-key")
+	logs := &syncBuffer{}
+	m := metrics.New()
+	rd := &Readiness{}
+	rd.Set(true)
+	h := NewServer(Deps{
+		Logger:         zerolog.New(logs).With().Timestamp().Logger(),
+		Contract:       loadContract(t),
+		Document:       openapi.Document,
+		Fanout:         fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el),
+		Audit:          audit.New(acfg, audit.Source{Reader: ht, Location: seoul, DayWindows: true}),
+		Metrics:        m,
+		Readiness:      rd,
+		DefaultRegion:  "KR",
+		RequestTimeout: opts.deadline,
+		MaxBodyBytes:   1 << 20,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testGateway{t: t, handler: h, sim: sim, url: srv.URL, logs: logs}
+}
+
+// do sends a request and returns the status, headers and body.
+func (g *testGateway) do(method, path, body string, header ...string) (int, http.Header, []byte) {
+	g.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, g.url+path, rd)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// received counts what reached every vendor.
+func (g *testGateway) received() int {
+	n := 0
+	for _, v := range model.Vendors {
+		n += len(g.sim.Received(v))
+	}
+	return n
+}
