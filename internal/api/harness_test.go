@@ -28,6 +28,7 @@ import (
 type testGateway struct {
 	t       testing.TB
 	handler http.Handler
+	fanout  *fanout.Fanout
 	sim     *vendorsim.Sim
 	url     string
 	logs    *syncBuffer
@@ -109,11 +110,12 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	m := metrics.New()
 	rd := &Readiness{}
 	rd.Set(true)
+	f := fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el)
 	h := NewServer(Deps{
 		Logger:         zerolog.New(logs).With().Timestamp().Logger(),
 		Contract:       loadContract(t),
 		Document:       openapi.Document,
-		Fanout:         fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el),
+		Fanout:         f,
 		Audit:          audit.New(acfg, audit.Source{Reader: ht, Location: seoul, DayWindows: true}),
 		Metrics:        m,
 		Readiness:      rd,
@@ -123,7 +125,7 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testGateway{t: t, handler: h, sim: sim, url: srv.URL, logs: logs}
+	return &testGateway{t: t, handler: h, fanout: f, sim: sim, url: srv.URL, logs: logs}
 }
 
 // do sends a request and returns the status, headers and body.
