@@ -8,7 +8,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
+
+// healthClient is the health check's client: short, so a hung gateway counts as unhealthy.
+var healthClient = &http.Client{Timeout: 3 * time.Second}
 
 // healthcheck asks a gateway's /readyz and fails unless it answers 200. It lets a
 // distroless container check itself with no shell and no curl.

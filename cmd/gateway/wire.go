@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -105,6 +104,3 @@ func vendorNames(vs []model.Vendor) []string {
 	}
 	return out
 }
-
-// healthClient is the health check's client: short, so a hung gateway counts as unhealthy.
-var healthClient = &http.Client{Timeout: 3 * time.Second}
