@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -36,11 +38,13 @@ func handleAuditHistory(a AuditQuerier) http.Handler {
 			writeJSON(w, r, http.StatusOK, page)
 		case errors.As(err, &fieldErrs):
 			badRequest(w, r, summarize(fieldErrs), fieldErrs)
+		case errors.Is(err, audit.ErrNoSources):
+			writeProblem(w, r, Problem{Type: "no-audit-source", Title: "No audit source is configured", Status: http.StatusServiceUnavailable, Detail: err.Error()})
 		case errors.As(err, &srcErr):
 			zerolog.Ctx(r.Context()).Warn().Str("source", string(srcErr.Source)).Err(srcErr.Err).Msg("audit source failed")
 			writeProblem(w, r, Problem{
 				Type: "source-unavailable", Title: "An audit source could not be read", Status: http.StatusBadGateway,
-				Detail: srcErr.Error(), Source: string(srcErr.Source),
+				Detail: fmt.Sprintf("%s could not be read for part of the range: %s", srcErr.Source, withoutURL(srcErr.Err)), Source: string(srcErr.Source),
 				Window: &ProblemWindow{From: srcErr.Window.From.Format(time.RFC3339), To: srcErr.Window.To.Format(time.RFC3339)},
 			})
 		default:
@@ -77,4 +81,14 @@ func auditQuery(r *http.Request) (audit.Query, model.FieldErrors) {
 		}
 	}
 	return q, errs
+}
+
+// withoutURL drops the vendor URL a transport error carries: a caller needs the kind of
+// failure, not the gateway's upstream address.
+func withoutURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }

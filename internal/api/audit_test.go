@@ -106,6 +106,8 @@ func TestAuditHistoryRefusesBadRanges(t *testing.T) {
 		{"missing to", map[string]string{"from": "2024-03-01T00:00:00Z"}, "to"},
 		{"limit", map[string]string{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z", "limit": "501"}, "limit"},
 		{"kind", map[string]string{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z", "kind": "login"}, "kind"},
+		{"unknown parameter", map[string]string{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z", "sort": "asc"}, "sort"},
+		{"gateway source before the store exists", map[string]string{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z", "source": "gateway"}, "source"},
 		{"tampered cursor", map[string]string{"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z", "cursor": "eyJ2IjoxfQ.abc"}, "cursor"},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -38,7 +39,9 @@ func handleUpdateCustomer(f *fanout.Fanout, region string, deadline time.Duratio
 			writeJSON(w, r, http.StatusOK, f.DryRun(u, plans))
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), deadline)
+		// A caller that hangs up must not cut deliveries off half-sent: the fan-out keeps
+		// the request's values (logger, id) but not its cancellation.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deadline)
 		defer cancel()
 		res := f.Deliver(ctx, u, plans)
 		logOutcome(r.Context(), res)
@@ -56,8 +59,13 @@ func decodeUpdate(r *http.Request) (model.CustomerUpdate, error) {
 	}
 	dec := json.NewDecoder(&buf)
 	dec.DisallowUnknownFields()
-	err := dec.Decode(&u)
-	return u, err
+	if err := dec.Decode(&u); err != nil {
+		return u, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return u, errors.New("data after the JSON object")
+	}
+	return u, nil
 }
 
 // customerRules applies the model's 400 rules (dates that do not exist, calendar without

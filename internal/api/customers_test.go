@@ -292,6 +292,8 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		{"array body", "/customers/c-1", `[]`, "", 400, []string{"body"}},
 		{"customer id too long", "/customers/" + strings.Repeat("a", 129), `{}`, "", 400, []string{"customer_id"}},
 		{"customer id with a space", "/customers/a%20b", `{}`, "", 400, []string{"customer_id"}},
+		{"unknown query parameter", "/customers/c-1?dryrun=true", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`, "", 400, []string{"dryrun"}},
+		{"data after the JSON object", "/customers/c-1", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}} garbage{`, "", 400, []string{"body"}},
 		{"dry_run not a boolean", "/customers/c-1?dry_run=maybe", `{}`, "", 400, []string{"dry_run"}},
 		{"form body", "/customers/c-1", `email=a`, "application/x-www-form-urlencoded", 415, nil},
 		{"duplicate vendors", "/customers/c-1", `{"email":"a@example.com","vendors":["ladiflow","ladiflow"]}`, "", 400, []string{"vendors[1]"}},
@@ -500,4 +502,25 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// A caller that hangs up does not cut a delivery off half-sent: the vendor call completes.
+func TestCallerHangingUpDoesNotCancelDelivery(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{})
+	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond, Count: -1})
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	req, _ := http.NewRequest(http.MethodPut, g.url+"/customers/c-1", strings.NewReader(`{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the client was meant to give up before the answer")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := g.sim.Received(model.LadiFlow); len(got) == 1 && got[0].Status == http.StatusOK {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("LadiFlow's delivery did not complete after the caller hung up: %+v", g.sim.Received(model.LadiFlow))
 }

@@ -68,7 +68,7 @@ func accessLog(observe func(route, method string, status int, d time.Duration)) 
 				route = "unmatched"
 			}
 			if observe != nil {
-				observe(route, r.Method, ww.Status(), d)
+				observe(route, methodLabel(r.Method), ww.Status(), d)
 			}
 			zerolog.Ctx(r.Context()).Info().Str("method", r.Method).Str("route", route).
 				Int("status", ww.Status()).Int("bytes", ww.BytesWritten()).
@@ -105,4 +105,14 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// methodLabel keeps the metrics' method label a bounded set: a client can send any word.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }

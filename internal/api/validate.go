@@ -104,14 +104,40 @@ func (c *Contract) validate(r *http.Request) (int, string, model.FieldErrors) {
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: c.opts}
 	err = openapi3filter.ValidateRequest(r.Context(), in)
-	if err == nil {
+	unknown := unknownQuery(r, route)
+	if err == nil && len(unknown) == 0 {
 		return 0, "", nil
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return http.StatusRequestEntityTooLarge, "the body is over GATEWAY_MAX_BODY_BYTES", nil
 	}
-	return http.StatusBadRequest, "", fieldErrors(err)
+	var errs model.FieldErrors
+	if err != nil {
+		errs = fieldErrors(err)
+	}
+	return http.StatusBadRequest, "", mergeFieldErrors(errs, unknown)
+}
+
+// unknownQuery names query parameters the operation does not declare: a typo such as
+// ?dryrun=true must not turn a dry run into a real delivery.
+func unknownQuery(r *http.Request, route *routers.Route) model.FieldErrors {
+	var errs model.FieldErrors
+	for name := range r.URL.Query() {
+		if !declaresQuery(route.Operation.Parameters, name) && !declaresQuery(route.PathItem.Parameters, name) {
+			errs = append(errs, model.FieldError{Field: name, Message: "unknown query parameter"})
+		}
+	}
+	return errs
+}
+
+func declaresQuery(params openapi3.Parameters, name string) bool {
+	for _, p := range params {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery && p.Value.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // BodyRules are checks the document cannot express, run on a body the contract refused so

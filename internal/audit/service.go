@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -147,10 +148,17 @@ func (s *Service) source(name model.AuditSource) *source {
 	return nil
 }
 
+// ErrNoSources is a gateway with no audit source configured: an empty answer would look like
+// a complete, empty trail.
+var ErrNoSources = errors.New("no audit source is configured (HappyTalk needs HAPPYTALK_TOKEN)")
+
 // Query returns one page of the events q selects. A query that cannot be answered as asked is
 // a model.FieldErrors naming each offending parameter (from, to, source, type, kind, order,
 // limit, cursor) and nothing is fetched; a source that fails for any window is a *SourceError.
 func (s *Service) Query(ctx context.Context, q Query) (Page, error) {
+	if len(s.sources) == 0 {
+		return Page{}, ErrNoSources
+	}
 	p, err := s.plan(q)
 	if err != nil {
 		return Page{}, err
@@ -247,10 +255,15 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 	}
 }
 
+// settleTime is how long after a window ends its events are taken as final.
+const settleTime = 10 * time.Minute
+
 // fetchWindow reads one window through the cache. Only a window already over when its fetch
 // starts is cached: a window still open may gain events, and caching it would hide them.
 func (s *Service) fetchWindow(ctx context.Context, t task) ([]model.AuditEvent, error) {
-	closed := !t.window.To.After(s.cfg.Now())
+	// A vendor may record an event a little after it happened: a day is only cached once it
+	// has been over for settleTime, so a late 23:59:59 event is never hidden.
+	closed := !t.window.To.Add(settleTime).After(s.cfg.Now())
 	if closed {
 		if events, ok := t.src.cache.get(t.window); ok {
 			return events, nil

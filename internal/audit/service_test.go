@@ -701,7 +701,10 @@ func TestQueryCachesOnlyClosedWindows(t *testing.T) {
 	}{
 		{"every day over", "2024-04-01T00:00:00Z", nil, nil},
 		{"last day open", "2024-03-03T12:00:00+09:00", []string{day3}, []string{store}},
-		{"last day ends exactly now", "2024-03-04T00:00:00+09:00", nil, nil},
+		// A day just over may still gain late events: it is cached only after settleTime.
+		{"last day ends exactly now", "2024-03-04T00:00:00+09:00", []string{day3}, []string{store}},
+		{"last day over but not settled", "2024-03-04T00:09:59+09:00", []string{day3}, []string{store}},
+		{"last day settled", "2024-03-04T00:10:00+09:00", nil, nil},
 		{"every day open", "2024-03-01T00:00:00+09:00", allDays, []string{store}},
 	}
 	for _, tt := range tests {
@@ -781,4 +784,13 @@ func TestNewRefusesADuplicateSource(t *testing.T) {
 		}
 	}()
 	New(Config{}, Source{Reader: newHappyTalk(nil)}, Source{Reader: newHappyTalk(nil)})
+}
+
+// With no source configured the answer is an error, never an empty page that looks complete.
+func TestQueryWithNoSourceIsAnError(t *testing.T) {
+	svc := New(Config{CursorKey: []byte("k")})
+	_, err := svc.Query(context.Background(), fixtureQuery())
+	if !errors.Is(err, ErrNoSources) {
+		t.Fatalf("err = %v, want ErrNoSources", err)
+	}
 }

@@ -69,13 +69,14 @@ type answer struct {
 }
 
 // classify turns an HTTP status and body into nil or a *model.VendorError. A code in the
-// body decides, whatever the HTTP status: only -1 is retryable. Without a readable code,
+// body decides, whatever the HTTP status (but a 0 only on a 2xx): only -1 is retryable. Without a readable code,
 // 5xx and 429 are retryable and carry the HTTP status as their code; a 2xx without one is
 // retryable too, because nothing proves the contact was stored and setting it again is
 // harmless.
 func classify(status int, body []byte) error {
 	code, hasCode, msg := readAnswer(body)
-	if hasCode {
+	is2xx := status >= 200 && status <= 299
+	if hasCode && (code != 0 || is2xx) {
 		if code == 0 {
 			// The document's code 0 covers partial success too; it gives no way to tell
 			// which contacts were refused, so 0 is success.
@@ -83,7 +84,7 @@ func classify(status int, body []byte) error {
 		}
 		return &model.VendorError{Vendor: model.EngageLab, Code: code, Message: message(msg, code, status), Retryable: code == codeServerError}
 	}
-	if status >= 200 && status <= 299 {
+	if is2xx {
 		return &model.VendorError{Vendor: model.EngageLab, Code: status, Message: "answer carries no code", Retryable: true}
 	}
 	return &model.VendorError{
@@ -107,7 +108,7 @@ func readAnswer(body []byte) (code int, hasCode bool, msg string) {
 }
 
 func readCode(raw json.RawMessage) (int, bool) {
-	if len(raw) == 0 {
+	if len(raw) == 0 || string(raw) == "null" {
 		return 0, false
 	}
 	var n int

@@ -90,6 +90,8 @@ func TestSendAnswers(t *testing.T) {
 		{name: "400 without code", status: 400, body: `bad request`, wantCode: 400},
 		{name: "404 without code", status: 404, body: ``, wantCode: 404},
 		{name: "401 with credentials code", status: 401, body: `{"code":40050,"message":"auth failed"}`, wantCode: 40050},
+		{name: "500 with a null code", status: 500, body: `{"code":null}`, wantCode: 500, retryable: true},
+		{name: "500 with code 0 is no success", status: 500, body: `{"code":0,"message":"success"}`, wantCode: 500, retryable: true},
 		{name: "500 with code -1", status: 500, body: `{"code":-1,"message":"internal"}`, wantCode: -1, retryable: true},
 		{name: "500 with a bad-input code", status: 500, body: `{"code":55108,"message":"invalid euid"}`, wantCode: 55108},
 	}

@@ -37,8 +37,8 @@ type answer struct {
 
 // classify turns an HTTP status and body into nil or a *model.VendorError.
 func classify(status int, body []byte) error {
-	code, msg, isJSON := readAnswer(body)
-	if code == 0 {
+	code, hasCode, msg, isJSON := readAnswer(body)
+	if !hasCode {
 		code = status
 	}
 	if msg == "" {
@@ -64,32 +64,33 @@ func classify(status int, body []byte) error {
 }
 
 // readAnswer reads the body's code and message, accepting a code sent as a number or a
-// numeric string. code is 0 when the body has none.
-func readAnswer(body []byte) (code int, msg string, isJSON bool) {
+// numeric string. hasCode is false when the body has none (absent, null or unreadable):
+// a code of 0 is a code, and not a success.
+func readAnswer(body []byte) (code int, hasCode bool, msg string, isJSON bool) {
 	var a answer
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &a) != nil {
-		return 0, "", false
+		return 0, false, "", false
 	}
-	code = readCode(a.Code)
+	code, hasCode = readCode(a.Code)
 	_ = json.Unmarshal(a.Message, &msg) // a message that is not a string is left out
-	return code, msg, true
+	return code, hasCode, msg, true
 }
 
-func readCode(raw json.RawMessage) int {
-	if len(raw) == 0 {
-		return 0
+func readCode(raw json.RawMessage) (int, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
 	}
 	var n int
 	if json.Unmarshal(raw, &n) == nil {
-		return n
+		return n, true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		if n, err := strconv.Atoi(s); err == nil {
-			return n
+			return n, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 func statusMessage(code, status int) string {

@@ -38,6 +38,11 @@ func TestSendClassifiesAnswers(t *testing.T) {
 		{name: "200 with code 200", status: http.StatusOK, body: `{"data":{},"message":"OK","code":200}`},
 		{name: "code as a numeric string", status: http.StatusOK, body: `{"message":"OK","code":"200"}`},
 		{name: "2xx JSON with no code: the HTTP status decides", status: http.StatusOK, body: `{"data":{}}`},
+		{name: "2xx JSON with a null code: the HTTP status decides", status: http.StatusOK, body: `{"code":null}`},
+		{
+			name: "2xx with body code 0 is not a success", status: http.StatusOK, body: `{"message":"?","code":0}`,
+			want: &model.VendorError{Code: 0, Message: "?"},
+		},
 		{
 			name: "2xx with a 4xx body code is a rejection", status: http.StatusOK,
 			body: `{"message":"Bắt buộc email hoặc số điện thoại","code":400}`,
