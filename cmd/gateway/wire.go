@@ -22,6 +22,9 @@ import (
 
 // wire builds every concrete piece from the configuration, once.
 func wire(cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api.Deps, error) {
+	if !model.KnownRegion(cfg.DefaultRegion) {
+		return api.Deps{}, fmt.Errorf("GATEWAY_DEFAULT_REGION: %q is not an ISO 3166-1 region with phone numbers", cfg.DefaultRegion)
+	}
 	ht, err := newHappyTalk(cfg)
 	if err != nil {
 		return api.Deps{}, err

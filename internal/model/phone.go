@@ -38,6 +38,11 @@ func ParsePhone(raw, defaultRegion string) (Phone, error) {
 	}, nil
 }
 
+// KnownRegion reports whether region is one libphonenumber reads national numbers in.
+func KnownRegion(region string) bool {
+	return phonenumbers.GetCountryCodeForRegion(region) != 0
+}
+
 func digitsOnly(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))

@@ -119,3 +119,11 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownRegion(t *testing.T) {
+	for region, want := range map[string]bool{"KR": true, "VN": true, "US": true, "XX": false, "kr": false, "": false} {
+		if got := KnownRegion(region); got != want {
+			t.Errorf("KnownRegion(%q) = %v", region, got)
+		}
+	}
+}

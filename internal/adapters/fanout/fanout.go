@@ -188,7 +188,12 @@ func (f *Fanout) send(ctx context.Context, v *vendor, p model.Plan) (r model.Ven
 		attempts.Add(1)
 		return v.adapter.Send(exec.Context(), p.Request)
 	})
-	return classify(p, err)
+	r = classify(p, err)
+	if errors.Is(err, circuitbreaker.ErrOpen) && attempts.Load() > 0 {
+		// The breaker opened between this update's own retries: say so, not "not called".
+		r.Reason = fmt.Sprintf("%s failed and its circuit breaker opened before the next retry", p.Vendor.DisplayName())
+	}
+	return r
 }
 
 // classify turns the last error of a delivery into the vendor's result.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,5 +324,21 @@ func TestObserverSeesEveryDelivery(t *testing.T) {
 	f.Deliver(context.Background(), u, plans)
 	if seen.Load() != 2 {
 		t.Fatalf("observer saw %d deliveries, want 2", seen.Load())
+	}
+}
+
+// When the breaker opens between one update's own retries, the reason says so rather than
+// claiming the vendor was never called.
+func TestBreakerOpeningMidRetryIsReported(t *testing.T) {
+	bad := sending(model.EngageLab)
+	bad.script = []error{retryable, retryable, retryable}
+	p := fastPolicy()
+	p.Attempts, p.BreakerFailures = 3, 2
+	f := New(p, nil, bad)
+	u := &model.Update{}
+	plans, _ := f.Plan(u)
+	r := f.Deliver(context.Background(), u, plans).Results[model.EngageLab]
+	if r.Status != model.StatusFailed || r.Attempts != 2 || !strings.Contains(r.Reason, "opened before the next retry") {
+		t.Fatalf("got %+v", r)
 	}
 }
