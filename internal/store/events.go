@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// ErrDuplicateEvent is RecordEvent's answer when an event with the same id is stored.
+var ErrDuplicateEvent = errors.New("store: an audit event with this id is already recorded")
+
+// Store reads the gateway's own audit trail.
+var _ model.AuditSourceReader = (*Store)(nil)
+
+const eventColumns = "id, occurred_at, type, kind, actor, customer_id, summary, target_id, result, applied_at, details"
+
+// Source reports that the store's events are the gateway's own.
+func (s *Store) Source() model.AuditSource { return model.SourceGateway }
+
+// RecordEvent appends a gateway event to the audit trail. An empty ID becomes
+// "gateway:<UUIDv7>" and an empty Source the gateway; OccurredAt and Kind are required.
+// Events are never changed afterwards: a later delivery outcome is an event of its own.
+func (s *Store) RecordEvent(ctx context.Context, e model.AuditEvent) error {
+	if e.Source != "" && e.Source != model.SourceGateway {
+		return fmt.Errorf("store: the store keeps only gateway events, not %q", e.Source)
+	}
+	if e.OccurredAt.IsZero() || e.Kind == "" {
+		return errors.New("store: an audit event needs occurred_at and kind")
+	}
+	if e.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("store: event id: %w", err)
+		}
+		e.ID = "gateway:" + id.String()
+	}
+	var applied sql.NullInt64
+	if e.AppliedAt != nil {
+		applied = sql.NullInt64{Int64: nanos(*e.AppliedAt), Valid: true}
+	}
+	var details sql.NullString
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("store: event details: %w", err)
+		}
+		details = sql.NullString{String: string(b), Valid: true}
+	}
+	res, err := s.w.ExecContext(ctx, `
+		INSERT INTO gateway_events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (id) DO NOTHING`,
+		e.ID, nanos(e.OccurredAt), string(e.Type), string(e.Kind), e.Actor, e.CustomerID, e.Summary,
+		e.TargetID, e.Result, applied, details)
+	inserted, err := affectedOne(res, err)
+	if err != nil {
+		return fmt.Errorf("store: record event: %w", err)
+	}
+	if !inserted {
+		return ErrDuplicateEvent
+	}
+	return nil
+}
+
+// Events answers the gateway events with w.From <= occurred_at < w.To, ordered by
+// occurred_at then id, their times in UTC.
+func (s *Store) Events(ctx context.Context, w model.Window) ([]model.AuditEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM gateway_events
+		WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY occurred_at, id`,
+		nanos(w.From), nanos(w.To))
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	defer rows.Close()
+	var out []model.AuditEvent
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: read events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	return out, nil
+}
+
+func scanEvent(rows *sql.Rows) (model.AuditEvent, error) {
+	e := model.AuditEvent{Source: model.SourceGateway}
+	var occurred int64
+	var typ, kind string
+	var applied sql.NullInt64
+	var details sql.NullString
+	err := rows.Scan(&e.ID, &occurred, &typ, &kind, &e.Actor, &e.CustomerID, &e.Summary,
+		&e.TargetID, &e.Result, &applied, &details)
+	if err != nil {
+		return e, err
+	}
+	e.OccurredAt, e.Type, e.Kind = fromNanos(occurred), model.AuditType(typ), model.AuditKind(kind)
+	if applied.Valid {
+		t := fromNanos(applied.Int64)
+		e.AppliedAt = &t
+	}
+	if details.Valid {
+		if err := json.Unmarshal([]byte(details.String), &e.Details); err != nil {
+			return e, fmt.Errorf("event %s details: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}

@@ -1,0 +1,214 @@
+// Package store keeps what the gateway remembers between requests: each customer's vendor
+// refs, Idempotency-Key replies and the gateway's own audit events. It runs on embedded
+// SQLite (modernc.org/sqlite, pure Go) by default and on PostgreSQL (pgx) when several
+// replicas share one database; both go through database/sql and the same SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	// The drivers register themselves as "pgx" and "sqlite".
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+// The engines a store runs on, as Engine reports them.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// DefaultInFlightLease is how long a claimed Idempotency-Key stays in flight before another
+// request may take it over: long enough for any request deadline, short enough that a key
+// whose process died is not blocked for the whole 24 hours.
+const DefaultInFlightLease = 5 * time.Minute
+
+// sqliteBusyTimeout is how long a SQLite connection waits for another process's lock.
+const sqliteBusyTimeout = 5 * time.Second
+
+// sqliteReaders is the size of the read pool of a SQLite file: WAL lets readers run beside
+// the one writer.
+const sqliteReaders = 4
+
+// Store is the gateway's database. It is safe for concurrent use.
+type Store struct {
+	engine string
+	// w takes every write; on SQLite it holds a single connection, so writers queue in the
+	// pool instead of failing with SQLITE_BUSY. r serves reads; it is w itself on
+	// PostgreSQL and for an in-memory SQLite database.
+	w, r  *sql.DB
+	lease time.Duration
+}
+
+// Option adjusts a store at Open.
+type Option func(*Store)
+
+// WithInFlightLease sets how long an Idempotency-Key claim lasts before another request may
+// take it over (DefaultInFlightLease when not given). It should exceed the request deadline.
+func WithInFlightLease(d time.Duration) Option {
+	return func(s *Store) { s.lease = d }
+}
+
+// Open connects to the database named by rawURL and applies the embedded migrations.
+//
+// rawURL is sqlite:///abs/path.db, sqlite://relative/path.db, sqlite::memory: (one
+// connection, gone at Close: for tests), or postgres://... / postgresql://... (any pgx
+// connection string; a search_path parameter selects the schema).
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	engine, target, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{engine: engine, lease: DefaultInFlightLease}
+	for _, o := range opts {
+		o(s)
+	}
+	if engine == EnginePostgres {
+		err = s.openPostgres(target)
+	} else {
+		err = s.openSQLite(target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", engine, err)
+	}
+	if _, err := migrate(ctx, s.w, engine); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseURL splits a GATEWAY_DATABASE_URL into its engine and what its driver opens. Errors
+// never repeat the URL: it may carry a password.
+func parseURL(rawURL string) (engine, target string, err error) {
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return EnginePostgres, rawURL, nil
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New("store: sqlite URL names no file (sqlite:///abs/path.db, sqlite://relative.db or sqlite::memory:)")
+		}
+		if strings.ContainsAny(path, "?#") {
+			return "", "", errors.New("store: sqlite URL takes no query or fragment: the store sets its own pragmas")
+		}
+		return EngineSQLite, path, nil
+	}
+	scheme, _, _ := strings.Cut(rawURL, ":")
+	return "", "", fmt.Errorf("store: unsupported database URL scheme %q (want sqlite: or postgres:)", scheme)
+}
+
+func (s *Store) openPostgres(connString string) error {
+	db, err := sql.Open("pgx", connString)
+	if err != nil {
+		return fmt.Errorf("store: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.w, s.r = db, db
+	return nil
+}
+
+func (s *Store) openSQLite(path string) error {
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+
+	wq := cloneValues(common)
+	if path != ":memory:" {
+		wq.Add("_pragma", "journal_mode(WAL)")
+		// NORMAL is durable across application crashes in WAL mode; only a power cut can
+		// lose the last transactions, which FULL would keep at a sync per commit.
+		wq.Add("_pragma", "synchronous(NORMAL)")
+	}
+	// IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction never
+	// fails midway on a lock another process took first.
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	// database/sql must never close the only connection: an in-memory database would go with it.
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s.w, s.r = w, w
+	if path == ":memory:" {
+		return nil
+	}
+
+	rq := cloneValues(common)
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(sqliteReaders)
+	r.SetMaxIdleConns(sqliteReaders)
+	s.r = r
+	return nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Engine reports the database engine: EngineSQLite or EnginePostgres.
+func (s *Store) Engine() string { return s.engine }
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.engine, err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// inTx runs fn in a transaction on the writer and commits when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// nanos is how the store writes an instant: Unix nanoseconds, which both engines order
+// alike and which keep Go's full precision.
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+// fromNanos reads an instant back in UTC.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// postgresEnv names the PostgreSQL server the tests may use; .ci/run sets it. Without it the
+// engine table holds SQLite alone.
+const postgresEnv = "GATEWAY_TEST_POSTGRES_URL"
+
+// engine makes a fresh, empty database for one test and answers its URL.
+type engine struct {
+	name  string
+	fresh func(t *testing.T) string
+}
+
+// engines lists SQLite always and PostgreSQL when postgresEnv is set.
+func engines() []engine {
+	es := []engine{{name: EngineSQLite, fresh: freshSQLite}}
+	if os.Getenv(postgresEnv) != "" {
+		es = append(es, engine{name: EnginePostgres, fresh: freshPostgres})
+	}
+	return es
+}
+
+// forEachEngine runs test once per engine, in parallel, each on its own database.
+func forEachEngine(t *testing.T, test func(t *testing.T, s *Store)) {
+	t.Helper()
+	for _, e := range engines() {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, openStore(t, e.fresh(t)))
+		})
+	}
+}
+
+func freshSQLite(t *testing.T) string {
+	return "sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
+}
+
+// freshPostgres creates a schema of its own for the test, so runs and packages never share
+// tables, and drops it when the test ends.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(postgresEnv)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "store_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema on %s: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openStore(t *testing.T, rawURL string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), rawURL)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		url, engine, target, errPart string
+	}{
+		{url: "sqlite:///var/lib/gateway/gateway.db", engine: EngineSQLite, target: "/var/lib/gateway/gateway.db"},
+		{url: "sqlite://data/gateway.db", engine: EngineSQLite, target: "data/gateway.db"},
+		{url: "sqlite::memory:", engine: EngineSQLite, target: ":memory:"},
+		{url: "postgres://u:secret@db:5432/gw?sslmode=disable", engine: EnginePostgres, target: "postgres://u:secret@db:5432/gw?sslmode=disable"},
+		{url: "postgresql://db/gw", engine: EnginePostgres, target: "postgresql://db/gw"},
+		{url: "sqlite://", errPart: "names no file"},
+		{url: "sqlite:///x.db?_pragma=journal_mode(DELETE)", errPart: "no query"},
+		{url: "mysql://u:secret@db/gw", errPart: `"mysql"`},
+	}
+	for _, tc := range tests {
+		engine, target, err := parseURL(tc.url)
+		if tc.errPart != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) || strings.Contains(err.Error(), "secret") {
+				t.Errorf("parseURL(%q) error = %v, want one naming %s and no secret", tc.url, err, tc.errPart)
+			}
+			continue
+		}
+		if err != nil || engine != tc.engine || target != tc.target {
+			t.Errorf("parseURL(%q) = %q, %q, %v; want %q, %q", tc.url, engine, target, err, tc.engine, tc.target)
+		}
+	}
+}
+
+// TestMigrationsApplyOnce opens one database twice: the first Open applies every migration,
+// the second finds the schema current and applies nothing, and the data stays.
+func TestMigrationsApplyOnce(t *testing.T) {
+	for _, e := range engines() {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			url := e.fresh(t)
+			first := openStore(t, url)
+			if first.Engine() != e.name {
+				t.Fatalf("Engine() = %s, want %s", first.Engine(), e.name)
+			}
+			if _, _, err := first.MergeRefs(t.Context(), "c-1", refsLF("lf-1")); err != nil {
+				t.Fatal(err)
+			}
+			results, err := migrate(t.Context(), first.w, e.name)
+			if err != nil || len(results) != 0 {
+				t.Fatalf("second migrate applied %d migrations, err %v; want none", len(results), err)
+			}
+			second := openStore(t, url)
+			var version int64
+			if err := second.r.QueryRowContext(t.Context(), "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil {
+				t.Fatal(err)
+			}
+			if want := migrationCount(t); version != want {
+				t.Errorf("schema version %d, want %d", version, want)
+			}
+			if refs, ok, err := second.Refs(t.Context(), "c-1"); err != nil || !ok || refs.LadiFlow.ID != "lf-1" {
+				t.Errorf("after reopening, refs = %+v, %v, %v", refs, ok, err)
+			}
+		})
+	}
+}
+
+func migrationCount(t *testing.T) int64 {
+	entries, err := migrations.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(entries))
+}
+
+// TestSQLitePragmas checks the settings the writer depends on: WAL for readers beside the
+// writer, a busy timeout for other processes, foreign keys on.
+func TestSQLitePragmas(t *testing.T) {
+	s := openStore(t, freshSQLite(t))
+	tests := []struct {
+		pragma, want string
+		writerOnly   bool
+	}{
+		{pragma: "journal_mode", want: "wal"},
+		{pragma: "busy_timeout", want: "5000"},
+		{pragma: "foreign_keys", want: "1"},
+		{pragma: "synchronous", want: "1", writerOnly: true},
+		{pragma: "query_only", want: "0", writerOnly: true},
+	}
+	for _, tc := range tests {
+		pools := map[string]*sql.DB{"writer": s.w, "reader": s.r}
+		if tc.writerOnly {
+			delete(pools, "reader")
+		}
+		for name, db := range pools {
+			var got string
+			if err := db.QueryRowContext(t.Context(), "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", name, tc.pragma, got, tc.want)
+			}
+		}
+	}
+	if s.w.Stats().MaxOpenConnections != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", s.w.Stats().MaxOpenConnections)
+	}
+	if _, err := s.r.ExecContext(t.Context(), "DELETE FROM vendor_refs"); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+}
+
+// TestSQLiteInMemory keeps its data for the life of the store: the single connection is
+// never recycled.
+func TestSQLiteInMemory(t *testing.T) {
+	s := openStore(t, "sqlite::memory:")
+	if _, _, err := s.MergeRefs(t.Context(), "c-1", refsLF("lf-1")); err != nil {
+		t.Fatal(err)
+	}
+	refs, ok, err := s.Refs(t.Context(), "c-1")
+	if err != nil || !ok || refs.LadiFlow.ID != "lf-1" {
+		t.Fatalf("Refs = %+v, %v, %v", refs, ok, err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
