@@ -38,9 +38,12 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	deps, err := wire(cfg, logger, contract)
+	deps, err := wire(ctx, cfg, logger, contract)
 	if err != nil {
 		return err
+	}
+	if deps.Store != nil {
+		defer deps.Store.Close()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

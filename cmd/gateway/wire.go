@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"time"
@@ -18,10 +19,11 @@ import (
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
 )
 
 // wire builds every concrete piece from the configuration, once.
-func wire(cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api.Deps, error) {
+func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api.Deps, error) {
 	if !model.KnownRegion(cfg.DefaultRegion) {
 		return api.Deps{}, fmt.Errorf("GATEWAY_DEFAULT_REGION: %q is not an ISO 3166-1 region with phone numbers", cfg.DefaultRegion)
 	}
@@ -40,7 +42,14 @@ func wire(cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 	}
-	auditSvc, err := newAudit(cfg, ht)
+	var st *store.Store
+	if cfg.DatabaseURL != "" {
+		if st, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+			return api.Deps{}, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
+		}
+		logger.Info().Str("engine", st.Engine()).Msg("store open, migrations applied")
+	}
+	auditSvc, err := newAudit(cfg, ht, st)
 	if err != nil {
 		return api.Deps{}, err
 	}
@@ -50,6 +59,8 @@ func wire(cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api
 		Document:       openapi.Document,
 		Fanout:         fanout.New(policy, m.ObserveDelivery, ht, lf, el),
 		Audit:          auditSvc,
+		Store:          st,
+		EUIDs:          el,
 		Metrics:        m,
 		Readiness:      &api.Readiness{},
 		DefaultRegion:  cfg.DefaultRegion,
@@ -77,7 +88,7 @@ func newHappyTalk(cfg config.Config) (*happytalk.Adapter, error) {
 	}, vendorhttp.NewClient()), nil
 }
 
-func newAudit(cfg config.Config, ht *happytalk.Adapter) (*audit.Service, error) {
+func newAudit(cfg config.Config, ht *happytalk.Adapter, st *store.Store) (*audit.Service, error) {
 	key := []byte(cfg.CursorSecret)
 	if len(key) == 0 {
 		// Cursors then hold for this process only; GATEWAY_CURSOR_SECRET shares them
@@ -94,6 +105,9 @@ func newAudit(cfg config.Config, ht *happytalk.Adapter) (*audit.Service, error) 
 	var sources []audit.Source
 	if ht.Enabled() {
 		sources = append(sources, audit.Source{Reader: ht, Location: loc, DayWindows: true})
+	}
+	if st != nil {
+		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})
 	}
 	acfg := audit.DefaultConfig()
 	acfg.MaxDays, acfg.Concurrency, acfg.CursorKey = cfg.AuditMaxDays, cfg.AuditFetches, key

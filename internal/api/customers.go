@@ -19,7 +19,7 @@ import (
 
 // handleUpdateCustomer serves PUT /customers/{customer_id}: decode, apply the model's
 // rules, plan every vendor (a 422 here means nothing was sent), then deliver or dry-run.
-func handleUpdateCustomer(f *fanout.Fanout, region string, deadline time.Duration) http.Handler {
+func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "customer_id")
 		body, err := decodeUpdate(r)
@@ -31,12 +31,24 @@ func handleUpdateCustomer(f *fanout.Fanout, region string, deadline time.Duratio
 		if !answerModelError(w, r, err) {
 			return
 		}
-		plans, err := f.Plan(u)
+		if err := mem.recall(r.Context(), u); err != nil {
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("recall vendor refs")
+			internalError(w, r)
+			return
+		}
+		dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
+		plans, err := mem.plan(r.Context(), f, u, dry)
 		if !answerModelError(w, r, err) {
 			return
 		}
-		if dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run")); dry {
+		if dry {
 			writeJSON(w, r, http.StatusOK, f.DryRun(u, plans))
+			return
+		}
+		changedRefs, err := mem.remember(r.Context(), u)
+		if err != nil {
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("remember vendor refs")
+			internalError(w, r)
 			return
 		}
 		// A caller that hangs up must not cut deliveries off half-sent: the fan-out keeps
@@ -45,6 +57,7 @@ func handleUpdateCustomer(f *fanout.Fanout, region string, deadline time.Duratio
 		defer cancel()
 		res := f.Deliver(ctx, u, plans)
 		logOutcome(r.Context(), res)
+		mem.record(ctx, u, res, changedRefs)
 		writeJSON(w, r, res.Outcome.HTTPStatus(), res)
 	})
 }

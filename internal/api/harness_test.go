@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
@@ -69,6 +72,7 @@ type gatewayOptions struct {
 	policy   fanout.Policy
 	deadline time.Duration
 	disabled model.Vendor // a vendor configured without credentials
+	store    bool         // a SQLite store in a temporary directory
 }
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
@@ -106,6 +110,16 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	el := engagelab.New(engagelab.Config{BaseURL: simSrv.URL, APIKey: elKey, APISecret: simCfg.EngageLabAPISecret}, vendorhttp.NewClient())
 	acfg := audit.DefaultConfig()
 	acfg.CursorKey = []byte("test-cursor-key")
+	var st *store.Store
+	sources := []audit.Source{{Reader: ht, Location: seoul, DayWindows: true}}
+	if opts.store {
+		st, err = store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "gateway.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})
+	}
 	logs := &syncBuffer{}
 	m := metrics.New()
 	rd := &Readiness{}
@@ -116,7 +130,9 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		Contract:       loadContract(t),
 		Document:       openapi.Document,
 		Fanout:         f,
-		Audit:          audit.New(acfg, audit.Source{Reader: ht, Location: seoul, DayWindows: true}),
+		Audit:          audit.New(acfg, sources...),
+		Store:          st,
+		EUIDs:          el,
 		Metrics:        m,
 		Readiness:      rd,
 		DefaultRegion:  "KR",

@@ -11,8 +11,12 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(withRequestID(d.Logger), accessLog(d.Metrics.ObserveRequest), recoverer)
 
-	r.With(limitBody(d.MaxBodyBytes), d.Contract.validated(customerRules(d.DefaultRegion))).
-		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Fanout, d.DefaultRegion, d.RequestTimeout))
+	var mem *memory
+	if d.Store != nil {
+		mem = &memory{store: d.Store, euids: d.EUIDs}
+	}
+	r.With(limitBody(d.MaxBodyBytes), d.Contract.validated(customerRules(d.DefaultRegion)), idempotent(d.Store)).
+		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Fanout, mem, d.DefaultRegion, d.RequestTimeout))
 	r.With(d.Contract.validated(nil)).
 		Method(http.MethodGet, "/audit-history", handleAuditHistory(d.Audit))
 

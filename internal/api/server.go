@@ -10,15 +10,20 @@ import (
 
 	"github.com/customergateway/gateway/internal/adapters/fanout"
 	"github.com/customergateway/gateway/internal/metrics"
+	"github.com/customergateway/gateway/internal/store"
 )
 
 // Deps is everything the HTTP surface needs; cmd/gateway builds it once.
 type Deps struct {
-	Logger        zerolog.Logger
-	Contract      *Contract
-	Document      []byte
-	Fanout        *fanout.Fanout
-	Audit         AuditQuerier
+	Logger   zerolog.Logger
+	Contract *Contract
+	Document []byte
+	Fanout   *fanout.Fanout
+	Audit    AuditQuerier
+	// Store remembers refs, Idempotency-Key replies and audit events; nil: nothing is kept.
+	Store *store.Store
+	// EUIDs resolves EngageLab EUIDs when a store keeps them.
+	EUIDs         EUIDResolver
 	Metrics       *metrics.Metrics
 	Readiness     *Readiness
 	DefaultRegion string

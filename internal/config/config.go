@@ -27,6 +27,7 @@ type Config struct {
 	AuditMaxDays    int           `envconfig:"GATEWAY_AUDIT_MAX_DAYS" default:"31"`
 	AuditFetches    int           `envconfig:"GATEWAY_AUDIT_CONCURRENCY" default:"4"`
 	CursorSecret    string        `envconfig:"GATEWAY_CURSOR_SECRET"`
+	DatabaseURL     string        `envconfig:"GATEWAY_DATABASE_URL"`
 
 	HappyTalkBaseURL      string `envconfig:"HAPPYTALK_BASE_URL" default:"https://customer.happytalk.io"`
 	HappyTalkToken        string `envconfig:"HAPPYTALK_TOKEN"`

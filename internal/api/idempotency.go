@@ -1,0 +1,102 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
+)
+
+// IdempotencyKeyHeader names a caller's key for one update.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// idempotent answers a repeated Idempotency-Key (same method, path, query and body within
+// 24 hours) with the first reply and sends nothing again; the same key with another body is
+// a 422. Without a store, or without the header, it passes the request through.
+func idempotent(s *store.Store) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if s == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := r.Header.Get(IdempotencyKeyHeader)
+			if key == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if len(key) > 255 {
+				badRequest(w, r, "Idempotency-Key is over 255 characters", model.FieldErrors{{Field: IdempotencyKeyHeader, Message: "at most 255 characters"}})
+				return
+			}
+			body, err := readBody(r)
+			if err != nil {
+				badRequest(w, r, "unreadable body", model.FieldErrors{{Field: "body", Message: err.Error()}})
+				return
+			}
+			reply, conflict, err := s.BeginIdempotent(r.Context(), key, store.RequestHash(r.Method, r.URL.RequestURI(), body), time.Now())
+			switch {
+			case errors.Is(err, store.ErrInFlight):
+				w.Header().Set("Retry-After", "1")
+				writeProblem(w, r, Problem{Type: "idempotency-in-flight", Title: "A request with this Idempotency-Key is in flight", Status: http.StatusConflict, Detail: "retry once the first request has been answered"})
+			case err != nil:
+				zerolog.Ctx(r.Context()).Error().Err(err).Msg("idempotency key")
+				internalError(w, r)
+			case conflict:
+				undeliverable(w, r, model.FieldErrors{{Field: IdempotencyKeyHeader, Message: "this key was used with another request body within 24 hours"}})
+			case reply != nil:
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Idempotent-Replayed", "true")
+				w.WriteHeader(reply.Status)
+				_, _ = w.Write(reply.Body)
+			default:
+				serveAndKeep(w, r, next, s, key)
+			}
+		})
+	}
+}
+
+// serveAndKeep serves the request and stores its reply under key; a 5xx is released so a
+// retry with the same key tries again.
+func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s *store.Store, key string) {
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		// Keep the reply even when the caller hung up: the retry must find it.
+		ctx := context.WithoutCancel(r.Context())
+		var err error
+		if rec.status >= 500 {
+			err = s.ReleaseIdempotent(ctx, key)
+		} else {
+			err = s.FinishIdempotent(ctx, key, rec.status, rec.body.Bytes())
+		}
+		if err != nil {
+			zerolog.Ctx(ctx).Error().Err(err).Msg("keep idempotent reply")
+		}
+	}()
+	next.ServeHTTP(rec, r)
+}
+
+// recorder passes the answer through and keeps a copy of it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (rec *recorder) WriteHeader(status int) {
+	rec.status = status
+	rec.ResponseWriter.WriteHeader(status)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	rec.body.Write(b)
+	return rec.ResponseWriter.Write(b)
+}
+
+var _ io.Writer = (*recorder)(nil)

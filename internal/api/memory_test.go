@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/customergateway/gateway/internal/audit"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Refs sent once reach the same vendor records on later updates that omit them.
+func TestStoreRemembersRefs(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	status, _, body := g.do(http.MethodPut, "/customers/c-7", `{"email":"a@example.com",
+		"vendor_refs":{"happytalk":{"uuid":"u-7","room_id":"r-7"},"ladiflow":{"id":"lf-7"}}}`)
+	if status != http.StatusOK {
+		t.Fatalf("first update %d: %s", status, body)
+	}
+	status, _, body = g.do(http.MethodPut, "/customers/c-7", `{"email":"b@example.com","vendors":["happytalk","ladiflow"]}`)
+	if status != http.StatusOK {
+		t.Fatalf("second update %d: %s", status, body)
+	}
+	if got := lastBody(t, g.sim, model.LadiFlow); got["_id"] != "lf-7" || got["email"] != "b@example.com" {
+		t.Fatalf("LadiFlow got %v", got)
+	}
+	if got := lastBody(t, g.sim, model.HappyTalk); got["uuid"] != "u-7" || got["room_id"] != "r-7" {
+		t.Fatalf("HappyTalk got %v", got)
+	}
+	// Another customer does not see c-7's refs.
+	status, _, _ = g.do(http.MethodPut, "/customers/c-8", `{"email":"b@example.com","vendors":["ladiflow"]}`)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("c-8 has no refs: want 422, got %d", status)
+	}
+}
+
+// With no euid known, the gateway asks EngageLab's register call once and remembers it.
+func TestStoreResolvesEngageLabEUID(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	for i := range 2 {
+		status, _, body := g.do(http.MethodPut, "/customers/c-9", `{"email":"a@example.com","vendors":["engagelab"]}`)
+		if status != http.StatusOK {
+			t.Fatalf("update %d: %d %s", i, status, body)
+		}
+	}
+	var registers, contacts int
+	for _, r := range g.sim.Received(model.EngageLab) {
+		switch r.Path {
+		case "/v1/user/register":
+			registers++
+			if !strings.Contains(string(r.Body), `"c-9"`) {
+				t.Fatalf("register body %s", r.Body)
+			}
+		case "/v1/user/contact":
+			contacts++
+		}
+	}
+	if registers != 1 || contacts != 2 {
+		t.Fatalf("register called %d times, contact %d: want 1 and 2", registers, contacts)
+	}
+	euid, ok := g.sim.EngageLabEUID("user_id", "c-9")
+	if !ok {
+		t.Fatal("simulator issued no euid")
+	}
+	if got := lastBody(t, g.sim, model.EngageLab)["euid"]; got != json.Number(itoa(euid)) {
+		t.Fatalf("contact sent euid %v, want %d", got, euid)
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// A dry run sends nothing, not even EngageLab's register call, and remembers nothing.
+func TestStoreDryRunRemembersNothing(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	g.do(http.MethodPut, "/customers/c-10?dry_run=true", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
+	if g.received() != 0 {
+		t.Fatal("dry run reached a vendor")
+	}
+	status, _, _ := g.do(http.MethodPut, "/customers/c-10", `{"email":"a@example.com","vendors":["ladiflow"]}`)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("a dry run stored refs: got %d", status)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	body := `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`
+	s1, _, b1 := g.do(http.MethodPut, "/customers/c-11", body, "Idempotency-Key", "k-1")
+	s2, h2, b2 := g.do(http.MethodPut, "/customers/c-11", body, "Idempotency-Key", "k-1")
+	if s1 != http.StatusOK || s2 != s1 || string(b1) != string(b2) || h2.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s / %d %s", s1, b1, s2, b2)
+	}
+	if n := len(g.sim.Received(model.LadiFlow)); n != 1 {
+		t.Fatalf("LadiFlow received %d calls, want 1", n)
+	}
+	s3, _, b3 := g.do(http.MethodPut, "/customers/c-11", `{"email":"other@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`, "Idempotency-Key", "k-1")
+	if s3 != http.StatusUnprocessableEntity || !strings.Contains(string(b3), "Idempotency-Key") {
+		t.Fatalf("same key, other body: %d %s", s3, b3)
+	}
+	if n := len(g.sim.Received(model.LadiFlow)); n != 1 {
+		t.Fatalf("a refused key reached LadiFlow (%d calls)", n)
+	}
+}
+
+// Each handled update is a gateway event: field names, never values; each vendor's status.
+func TestGatewayAuditEvents(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	g.do(http.MethodPut, "/customers/c-12", `{"email":"secret@example.com","phone":"010-1234-5678","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
+	g.do(http.MethodPut, "/customers/c-13", `{"email":"x@example.com","vendor_refs":{"ladiflow":{"id":"lf2"}}}`)
+	to := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	status, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": from, "to": to, "source": "gateway", "customer_id": "c-12"}), "")
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var p audit.Page
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Events) != 1 {
+		t.Fatalf("want one event for c-12, got %s", body)
+	}
+	e := p.Events[0]
+	if e.Source != model.SourceGateway || e.Kind != model.KindCustomerUpdate || e.CustomerID != "c-12" || e.Result != "ok" {
+		t.Fatalf("event %+v", e)
+	}
+	if strings.Contains(string(body), "secret@example.com") || strings.Contains(string(body), "1234") {
+		t.Fatalf("event carries values: %s", body)
+	}
+	for _, want := range []string{`"email"`, `"phone"`, `"vendor_refs"`, `"ladiflow":"ok"`, `"vendor_refs.ladiflow.id"`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("event lacks %s: %s", want, body)
+		}
+	}
+}
