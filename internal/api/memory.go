@@ -197,7 +197,7 @@ func fieldNames(f model.CustomerUpdate) []string {
 	return names
 }
 
-// planWithMemory plans u, resolving a missing EngageLab EUID when that is all that stands
+// plan plans u, resolving a missing EngageLab EUID when that is all that stands
 // in the way (never on a dry run: a dry run sends nothing).
 func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dry bool) (fanout.Plans, error) {
 	plans, err := f.Plan(u)
