@@ -51,7 +51,13 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 			case conflict:
 				undeliverable(w, r, model.FieldErrors{{Field: IdempotencyKeyHeader, Message: "this key was used with another request body within 24 hours"}})
 			case reply != nil:
-				w.Header().Set("Content-Type", "application/json")
+				// The store keeps status and body; every kept answer below 400 is an update
+				// result and every other one a problem.
+				ct := "application/json"
+				if reply.Status >= 400 {
+					ct = "application/problem+json"
+				}
+				w.Header().Set("Content-Type", ct)
 				w.Header().Set("Idempotent-Replayed", "true")
 				w.WriteHeader(reply.Status)
 				_, _ = w.Write(reply.Body)

@@ -105,6 +105,13 @@ func TestIdempotencyKey(t *testing.T) {
 	if n := len(g.sim.Received(model.LadiFlow)); n != 1 {
 		t.Fatalf("a refused key reached LadiFlow (%d calls)", n)
 	}
+	// A 422 is kept too, and replayed as the problem it was.
+	bad := `{"phone":"123","vendor_refs":{"ladiflow":{"id":"lf"}}}`
+	s4, _, _ := g.do(http.MethodPut, "/customers/c-11", bad, "Idempotency-Key", "k-2")
+	s5, h5, _ := g.do(http.MethodPut, "/customers/c-11", bad, "Idempotency-Key", "k-2")
+	if s4 != http.StatusUnprocessableEntity || s5 != s4 || h5.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("replayed 422: %d then %d %q", s4, s5, h5.Get("Content-Type"))
+	}
 }
 
 // Each handled update is a gateway event: field names, never values; each vendor's status.
