@@ -6,7 +6,6 @@ package engagelab
 import (
 	"encoding/base64"
 	"net/http"
-	"strings"
 
 	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
 	"github.com/customergateway/gateway/internal/model"
@@ -62,10 +61,7 @@ func New(cfg Config, client *http.Client) *Adapter {
 	if client == nil {
 		client = vendorhttp.NewClient()
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
+	base := vendorhttp.BaseURL(cfg.BaseURL, DefaultBaseURL)
 	h := vendorhttp.JSONHeader()
 	h.Set(authHeader, basicAuth(cfg.APIKey, cfg.APISecret))
 	return &Adapter{

@@ -103,25 +103,8 @@ func readAnswer(body []byte) (code int, hasCode bool, msg string) {
 		return 0, false, ""
 	}
 	_ = json.Unmarshal(a.Message, &msg) // a message that is not a string is left out
-	code, hasCode = readCode(a.Code)
+	code, hasCode = vendorhttp.Code(a.Code)
 	return code, hasCode, msg
-}
-
-func readCode(raw json.RawMessage) (int, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, false
-	}
-	var n int
-	if json.Unmarshal(raw, &n) == nil {
-		return n, true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if n, err := strconv.Atoi(s); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
 }
 
 // message is the vendor's own message, else the document's meaning of the code, else the

@@ -4,7 +4,6 @@ package ladiflow
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
 	"github.com/customergateway/gateway/internal/model"
@@ -46,10 +45,7 @@ func New(cfg Config, client *http.Client) *Adapter {
 	if client == nil {
 		client = vendorhttp.NewClient()
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
+	base := vendorhttp.BaseURL(cfg.BaseURL, DefaultBaseURL)
 	h := vendorhttp.JSONHeader()
 	h.Set(apiKeyHeader, cfg.APIKey)
 	return &Adapter{

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
 	"github.com/customergateway/gateway/internal/model"
@@ -71,26 +70,9 @@ func readAnswer(body []byte) (code int, hasCode bool, msg string, isJSON bool) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &a) != nil {
 		return 0, false, "", false
 	}
-	code, hasCode = readCode(a.Code)
+	code, hasCode = vendorhttp.Code(a.Code)
 	_ = json.Unmarshal(a.Message, &msg) // a message that is not a string is left out
 	return code, hasCode, msg, true
-}
-
-func readCode(raw json.RawMessage) (int, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, false
-	}
-	var n int
-	if json.Unmarshal(raw, &n) == nil {
-		return n, true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if n, err := strconv.Atoi(s); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
 }
 
 func statusMessage(code, status int) string {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
@@ -88,4 +90,30 @@ func View(req *model.Request, maskHeaders []string, maskBody func(map[string]any
 	}
 	v.Body = body
 	return v
+}
+
+// Code reads a vendor's numeric answer code, sent as a JSON number or a numeric string.
+// ok is false when there is none (absent, null or unreadable): a code of 0 is a code.
+func Code(raw json.RawMessage) (code int, ok bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
+	}
+	if json.Unmarshal(raw, &code) == nil {
+		return code, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if n, err := strconv.Atoi(s); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// BaseURL is base without a trailing slash, or def when base is empty.
+func BaseURL(base, def string) string {
+	if base = strings.TrimRight(base, "/"); base == "" {
+		return def
+	}
+	return base
 }
