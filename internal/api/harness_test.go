@@ -32,6 +32,7 @@ type testGateway struct {
 	t       testing.TB
 	handler http.Handler
 	fanout  *fanout.Fanout
+	store   *store.Store
 	sim     *vendorsim.Sim
 	url     string
 	logs    *syncBuffer
@@ -141,7 +142,7 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testGateway{t: t, handler: h, fanout: f, sim: sim, url: srv.URL, logs: logs}
+	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, url: srv.URL, logs: logs}
 }
 
 // do sends a request and returns the status, headers and body.

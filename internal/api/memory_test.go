@@ -145,3 +145,17 @@ func TestGatewayAuditEvents(t *testing.T) {
 		}
 	}
 }
+
+// /readyz asks the store: a replica that cannot remember does not take updates.
+func TestReadyzPingsTheStore(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	if status, _, _ := g.do(http.MethodGet, "/readyz", ""); status != http.StatusOK {
+		t.Fatalf("readyz %d with a live store", status)
+	}
+	if err := g.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := g.do(http.MethodGet, "/readyz", ""); status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz %d with a closed store: %s", status, body)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -21,7 +22,11 @@ func routes(d Deps) http.Handler {
 		Method(http.MethodGet, "/audit-history", handleAuditHistory(d.Audit))
 
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
-	r.Method(http.MethodGet, "/readyz", handleReadyz(d.Readiness))
+	var ping func(context.Context) error
+	if d.Store != nil {
+		ping = d.Store.Ping
+	}
+	r.Method(http.MethodGet, "/readyz", handleReadyz(d.Readiness, ping))
 	r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
 	r.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI(d.Document))
 	r.Handle("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
