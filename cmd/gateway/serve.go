@@ -69,7 +69,9 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	case <-ctx.Done():
 	}
 	deps.Readiness.Set(false)
-	logger.Info().Msg("shutting down")
+	// Behind a load balancer, keep serving while it notices /readyz's 503 and stops sending.
+	logger.Info().Dur("delay", cfg.ShutdownDelay).Msg("shutting down")
+	time.Sleep(cfg.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

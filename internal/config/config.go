@@ -24,6 +24,7 @@ type Config struct {
 	BreakerCooldown time.Duration `envconfig:"GATEWAY_BREAKER_COOLDOWN" default:"30s"`
 	MaxBodyBytes    int64         `envconfig:"GATEWAY_MAX_BODY_BYTES" default:"1048576"`
 	ShutdownTimeout time.Duration `envconfig:"GATEWAY_SHUTDOWN_TIMEOUT" default:"15s"`
+	ShutdownDelay   time.Duration `envconfig:"GATEWAY_SHUTDOWN_DELAY" default:"0s"`
 	AuditMaxDays    int           `envconfig:"GATEWAY_AUDIT_MAX_DAYS" default:"31"`
 	AuditFetches    int           `envconfig:"GATEWAY_AUDIT_CONCURRENCY" default:"4"`
 	CursorSecret    string        `envconfig:"GATEWAY_CURSOR_SECRET"`
@@ -78,6 +79,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEWAY_AUDIT_MAX_DAYS must be at least 1")
 	case c.AuditFetches < 1:
 		return fmt.Errorf("GATEWAY_AUDIT_CONCURRENCY must be at least 1")
+	case c.ShutdownDelay < 0:
+		return fmt.Errorf("GATEWAY_SHUTDOWN_DELAY must not be negative")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be at least 1024")
 	case c.LogFormat != "json" && c.LogFormat != "console":
