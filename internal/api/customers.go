@@ -31,13 +31,22 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 		if !answerModelError(w, r, err) {
 			return
 		}
+		sent := newSent(body) // what the caller sent, before the store fills in refs
 		if err := mem.recall(r.Context(), u); err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("recall vendor refs")
 			internalError(w, r)
 			return
 		}
 		dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
-		plans, err := mem.plan(r.Context(), f, u, dry)
+		plans, err := mem.plan(r.Context(), f, u, dry, &sent)
+		var unresolved *euidError
+		if errors.As(err, &unresolved) {
+			// A vendor failure, not the caller's data: 502, so an Idempotency-Key is
+			// released and a retry asks again.
+			writeProblem(w, r, Problem{Type: "vendor-unavailable", Title: "EngageLab could not resolve the customer's euid", Status: http.StatusBadGateway,
+				Detail: unresolved.Error(), Errors: model.FieldErrors{{Field: "vendor_refs.engagelab.euid", Vendor: model.EngageLab, Message: "EngageLab's register call failed; nothing was delivered"}}})
+			return
+		}
 		if !answerModelError(w, r, err) {
 			return
 		}
@@ -45,7 +54,7 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 			writeJSON(w, r, http.StatusOK, f.DryRun(u, plans))
 			return
 		}
-		changedRefs, err := mem.remember(r.Context(), u)
+		changedRefs, err := mem.remember(r.Context(), u.CustomerID, sent.refs)
 		if err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("remember vendor refs")
 			internalError(w, r)
@@ -57,7 +66,7 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 		defer cancel()
 		res := f.Deliver(ctx, u, plans)
 		logOutcome(r.Context(), res)
-		mem.record(ctx, u, res, changedRefs)
+		mem.record(r.Context(), u.CustomerID, sent.fields, res, changedRefs)
 		writeJSON(w, r, res.Outcome.HTTPStatus(), res)
 	})
 }

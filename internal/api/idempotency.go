@@ -68,15 +68,19 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 	}
 }
 
-// serveAndKeep serves the request and stores its reply under key; a 5xx is released so a
-// retry with the same key tries again.
+// serveAndKeep serves the request and stores its reply under key. A 5xx, a panic or a
+// handler that wrote nothing is released, so a retry with the same key tries again.
 func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s *store.Store, key string) {
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &recorder{ResponseWriter: w}
 	defer func() {
 		// Keep the reply even when the caller hung up: the retry must find it.
 		ctx := context.WithoutCancel(r.Context())
+		if p := recover(); p != nil {
+			_ = s.ReleaseIdempotent(ctx, key)
+			panic(p) // the recoverer answers 500
+		}
 		var err error
-		if rec.status >= 500 {
+		if rec.status == 0 || rec.status >= 500 {
 			err = s.ReleaseIdempotent(ctx, key)
 		} else {
 			err = s.FinishIdempotent(ctx, key, rec.status, rec.body.Bytes())
@@ -101,6 +105,9 @@ func (rec *recorder) WriteHeader(status int) {
 }
 
 func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
 	rec.body.Write(b)
 	return rec.ResponseWriter.Write(b)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
@@ -120,14 +119,22 @@ func onlyEUIDMissing(err error) bool {
 	return true
 }
 
+// euidError is EngageLab's register call failing: the vendor's fault, not the caller's.
+type euidError struct{ err error }
+
+func (e *euidError) Error() string { return "resolve EngageLab euid: " + e.err.Error() }
+func (e *euidError) Unwrap() error { return e.err }
+
 // resolveEUID asks EngageLab for the customer's EUID (identity user_id = the canonical id)
-// and puts it in the update. It runs only after the update planned cleanly but for the
-// missing EUID, so a 422 for another reason never calls EngageLab.
-func (m *memory) resolveEUID(ctx context.Context, u *model.Update) error {
+// and puts it in the update and in what is to be stored. It runs only after the update
+// planned cleanly but for the missing EUID, so a 422 for another reason never calls
+// EngageLab.
+func (m *memory) resolveEUID(ctx context.Context, u *model.Update, s *sent) error {
 	euid, err := m.euids.Register(ctx, u.CustomerID)
 	if err != nil {
-		return fmt.Errorf("resolve EngageLab euid: %w", err)
+		return &euidError{err: err}
 	}
+	s.refs.EngageLab = &model.EngageLabRef{EUID: euid}
 	refs := model.VendorRefs{}
 	if u.Fields.VendorRefs != nil {
 		refs = copyRefs(*u.Fields.VendorRefs)
@@ -137,21 +144,41 @@ func (m *memory) resolveEUID(ctx context.Context, u *model.Update) error {
 	return nil
 }
 
-// remember stores the refs this update used and answers the ref paths that changed.
-func (m *memory) remember(ctx context.Context, u *model.Update) ([]string, error) {
-	if m == nil || u.Fields.VendorRefs == nil {
+// sent is what the caller's update itself carried, kept before the store fills in refs: only
+// these refs (and an EUID the gateway resolved) are stored, so a concurrent update's newer
+// ref is never overwritten by the older one this request recalled.
+type sent struct {
+	refs   model.VendorRefs
+	fields []string
+}
+
+func newSent(body model.CustomerUpdate) sent {
+	s := sent{fields: fieldNames(body)}
+	if body.VendorRefs != nil {
+		s.refs = copyRefs(*body.VendorRefs)
+	}
+	return s
+}
+
+// remember stores the refs the caller sent (and any EUID resolved for it) and answers the
+// ref paths that changed.
+func (m *memory) remember(ctx context.Context, customerID string, refs model.VendorRefs) ([]string, error) {
+	if m == nil || (refs.HappyTalk == nil && refs.LadiFlow == nil && refs.EngageLab == nil) {
 		return nil, nil
 	}
-	_, changed, err := m.store.MergeRefs(ctx, u.CustomerID, *u.Fields.VendorRefs)
+	_, changed, err := m.store.MergeRefs(ctx, customerID, refs)
 	return changed, err
 }
 
 // record writes the update as a gateway audit event: the names of the fields it carried,
-// never their values, each vendor's status and the refs it changed.
-func (m *memory) record(ctx context.Context, u *model.Update, res model.UpdateResult, changedRefs []string) {
+// never their values, each vendor's status and the refs it changed. It has its own short
+// deadline: an update whose vendors used up the request's deadline still gets its event.
+func (m *memory) record(reqCtx context.Context, customerID string, fields []string, res model.UpdateResult, changedRefs []string) {
 	if m == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), 5*time.Second)
+	defer cancel()
 	if changedRefs == nil {
 		changedRefs = []string{}
 	}
@@ -164,11 +191,11 @@ func (m *memory) record(ctx context.Context, u *model.Update, res model.UpdateRe
 		OccurredAt: time.Now().UTC(),
 		Type:       model.TypeAutomatic,
 		Kind:       model.KindCustomerUpdate,
-		CustomerID: u.CustomerID,
+		CustomerID: customerID,
 		Summary:    "customer update: " + string(res.Outcome),
 		Result:     string(res.Outcome),
 		Details: map[string]any{
-			"fields":       fieldNames(u.Fields),
+			"fields":       fields,
 			"vendors":      vendors,
 			"refs_changed": changedRefs,
 			"request_id":   requestIDFrom(ctx),
@@ -199,7 +226,7 @@ func fieldNames(f model.CustomerUpdate) []string {
 
 // plan plans u, resolving a missing EngageLab EUID when that is all that stands
 // in the way (never on a dry run: a dry run sends nothing).
-func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dry bool) (fanout.Plans, error) {
+func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dry bool, s *sent) (fanout.Plans, error) {
 	plans, err := f.Plan(u)
 	if dry || !m.needsEUID(u) {
 		return plans, err
@@ -210,9 +237,13 @@ func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dr
 	if err == nil && !engageLabSkippedForKeys(plans) {
 		return plans, nil
 	}
-	if rerr := m.resolveEUID(ctx, u); rerr != nil {
+	if rerr := m.resolveEUID(ctx, u, s); rerr != nil {
+		if err != nil {
+			return nil, rerr // EngageLab was named: its failure decides
+		}
+		// EngageLab was not named: the others go ahead and EngageLab stays skipped.
 		zerolog.Ctx(ctx).Warn().Err(rerr).Msg("EngageLab euid not resolved")
-		return plans, err
+		return plans, nil
 	}
 	return f.Plan(u)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
 // Refs sent once reach the same vendor records on later updates that omit them.
@@ -157,5 +158,58 @@ func TestReadyzPingsTheStore(t *testing.T) {
 	}
 	if status, _, body := g.do(http.MethodGet, "/readyz", ""); status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz %d with a closed store: %s", status, body)
+	}
+}
+
+// An update that sends no refs records no ref change and names only what it sent, even when
+// the store filled refs in.
+func TestGatewayEventNamesOnlyWhatWasSent(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	g.do(http.MethodPut, "/customers/c-20", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
+	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	g.do(http.MethodPut, "/customers/c-20", `{"email":"b@example.com","vendors":["ladiflow"]}`)
+	to := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	_, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": from, "to": to, "source": "gateway", "order": "asc"}), "")
+	var p audit.Page
+	if err := json.Unmarshal(body, &p); err != nil || len(p.Events) == 0 {
+		t.Fatalf("%v %s", err, body)
+	}
+	last := p.Events[len(p.Events)-1]
+	fields, _ := json.Marshal(last.Details["fields"])
+	changed, _ := json.Marshal(last.Details["refs_changed"])
+	if string(fields) != `["email","vendors"]` || string(changed) != `[]` {
+		t.Fatalf("fields %s, refs_changed %s", fields, changed)
+	}
+}
+
+// The event is recorded even when a slow vendor used up the request's deadline.
+func TestGatewayEventSurvivesTheDeadline(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true, deadline: 200 * time.Millisecond})
+	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 2 * time.Second, Count: -1})
+	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	status, _, _ := g.do(http.MethodPut, "/customers/c-21", `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"lf"}}}`)
+	if status != http.StatusBadGateway {
+		t.Fatalf("status %d", status)
+	}
+	to := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	_, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": from, "to": to, "source": "gateway", "customer_id": "c-21"}), "")
+	if !strings.Contains(string(body), `"ladiflow":"failed"`) {
+		t.Fatalf("no event for the failed update: %s", body)
+	}
+}
+
+// EngageLab's register failing is EngageLab's failure (502), not the caller's 422, and an
+// Idempotency-Key is released so the retry asks again.
+func TestEUIDResolutionFailureIs502AndRetryable(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	g.sim.SetFault(model.EngageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 1})
+	body := `{"email":"a@example.com","vendors":["engagelab"]}`
+	status, _, b := g.do(http.MethodPut, "/customers/c-22", body, "Idempotency-Key", "k-e")
+	if status != http.StatusBadGateway || !strings.Contains(string(b), "engagelab") {
+		t.Fatalf("first: %d %s", status, b)
+	}
+	status, hdr, b := g.do(http.MethodPut, "/customers/c-22", body, "Idempotency-Key", "k-e")
+	if status != http.StatusOK || hdr.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry: %d %s", status, b)
 	}
 }
