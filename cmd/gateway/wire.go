@@ -44,7 +44,10 @@ func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contrac
 	}
 	var st *store.Store
 	if cfg.DatabaseURL != "" {
-		if st, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		// An Idempotency-Key claim must outlive the slowest request, or a retry would take
+		// over a key still being answered and send twice.
+		lease := max(store.DefaultInFlightLease, 2*cfg.RequestTimeout+time.Minute)
+		if st, err = store.Open(ctx, cfg.DatabaseURL, store.WithInFlightLease(lease)); err != nil {
 			return api.Deps{}, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
 		}
 		logger.Info().Str("engine", st.Engine()).Msg("store open, migrations applied")
