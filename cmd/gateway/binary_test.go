@@ -144,12 +144,12 @@ func gatewayEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func startGateway(t *testing.T, bin, addr string) *gatewayProcess {
+func startGateway(t *testing.T, bin, addr string, env ...string) *gatewayProcess {
 	t.Helper()
 	p := &gatewayProcess{output: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "--sandbox")
 	// Debug level: the log check below covers every line the gateway can write.
-	p.cmd.Env = gatewayEnv("GATEWAY_ADDR="+addr, "GATEWAY_LOG_LEVEL=debug", "GATEWAY_SHUTDOWN_TIMEOUT=5s")
+	p.cmd.Env = append(gatewayEnv("GATEWAY_ADDR="+addr, "GATEWAY_LOG_LEVEL=debug", "GATEWAY_SHUTDOWN_TIMEOUT=5s"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
