@@ -38,51 +38,9 @@ func (m *memory) recall(ctx context.Context, u *model.Update) error {
 	if err != nil || !ok {
 		return err
 	}
-	merged := overlayRefs(stored, u.Fields.VendorRefs)
+	merged, _ := stored.Merge(u.Fields.VendorRefs)
 	u.Fields.VendorRefs = &merged
 	return nil
-}
-
-// overlayRefs is base with every non-empty ref of top in its place (the store's own rule).
-func overlayRefs(base model.VendorRefs, top *model.VendorRefs) model.VendorRefs {
-	out := copyRefs(base)
-	if top == nil {
-		return out
-	}
-	if t := top.HappyTalk; t != nil {
-		if out.HappyTalk == nil {
-			out.HappyTalk = &model.HappyTalkRef{}
-		}
-		for dst, src := range map[*string]string{&out.HappyTalk.UUID: t.UUID, &out.HappyTalk.RoomID: t.RoomID, &out.HappyTalk.UsersID: t.UsersID} {
-			if src != "" {
-				*dst = src
-			}
-		}
-	}
-	if top.LadiFlow != nil && top.LadiFlow.ID != "" {
-		out.LadiFlow = &model.LadiFlowRef{ID: top.LadiFlow.ID}
-	}
-	if top.EngageLab != nil && top.EngageLab.EUID != 0 {
-		out.EngageLab = &model.EngageLabRef{EUID: top.EngageLab.EUID}
-	}
-	return out
-}
-
-func copyRefs(r model.VendorRefs) model.VendorRefs {
-	out := model.VendorRefs{}
-	if r.HappyTalk != nil {
-		h := *r.HappyTalk
-		out.HappyTalk = &h
-	}
-	if r.LadiFlow != nil {
-		l := *r.LadiFlow
-		out.LadiFlow = &l
-	}
-	if r.EngageLab != nil {
-		e := *r.EngageLab
-		out.EngageLab = &e
-	}
-	return out
 }
 
 // needsEUID reports whether EngageLab is in scope, concerned and missing only its EUID.
@@ -137,7 +95,7 @@ func (m *memory) resolveEUID(ctx context.Context, u *model.Update, s *sent) erro
 	s.refs.EngageLab = &model.EngageLabRef{EUID: euid}
 	refs := model.VendorRefs{}
 	if u.Fields.VendorRefs != nil {
-		refs = copyRefs(*u.Fields.VendorRefs)
+		refs = u.Fields.VendorRefs.Clone()
 	}
 	refs.EngageLab = &model.EngageLabRef{EUID: euid}
 	u.Fields.VendorRefs = &refs
@@ -155,7 +113,7 @@ type sent struct {
 func newSent(body model.CustomerUpdate) sent {
 	s := sent{fields: fieldNames(body)}
 	if body.VendorRefs != nil {
-		s.refs = copyRefs(*body.VendorRefs)
+		s.refs = body.VendorRefs.Clone()
 	}
 	return s
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/customergateway/gateway/internal/model"
 )
 
-// The ref paths MergeRefs reports as changed: the JSON paths of the canonical body.
+// The ref paths MergeRefs reports as changed: the model's (the canonical body's JSON paths).
 const (
-	PathHappyTalkUUID    = "vendor_refs.happytalk.uuid"
-	PathHappyTalkRoomID  = "vendor_refs.happytalk.room_id"
-	PathHappyTalkUsersID = "vendor_refs.happytalk.users_id"
-	PathLadiFlowID       = "vendor_refs.ladiflow.id"
-	PathEngageLabEUID    = "vendor_refs.engagelab.euid"
+	PathHappyTalkUUID    = model.PathHappyTalkUUID
+	PathHappyTalkRoomID  = model.PathHappyTalkRoomID
+	PathHappyTalkUsersID = model.PathHappyTalkUsersID
+	PathLadiFlowID       = model.PathLadiFlowID
+	PathEngageLabEUID    = model.PathEngageLabEUID
 )
 
 const refColumns = "happytalk_uuid, happytalk_room_id, happytalk_users_id, ladiflow_id, engagelab_euid"
@@ -31,30 +31,30 @@ func (r *refRow) dests() []any {
 	return []any{&r.htUUID, &r.htRoomID, &r.htUsersID, &r.lfID, &r.elEUID}
 }
 
-// merge lays given over r and reports the paths whose value changed. A field given empty
-// (or a zero EUID) is not given: the model cannot tell the two apart, so a ref is never
-// cleared, only replaced.
+// merge lays given over r by the model's rule (model.VendorRefs.Merge) and reports the
+// paths whose value changed.
 func (r *refRow) merge(given model.VendorRefs) []string {
-	var changed []string
-	setString := func(dst *sql.NullString, v, path string) {
-		if v != "" && (!dst.Valid || dst.String != v) {
-			*dst = sql.NullString{String: v, Valid: true}
-			changed = append(changed, path)
-		}
-	}
-	if h := given.HappyTalk; h != nil {
-		setString(&r.htUUID, h.UUID, PathHappyTalkUUID)
-		setString(&r.htRoomID, h.RoomID, PathHappyTalkRoomID)
-		setString(&r.htUsersID, h.UsersID, PathHappyTalkUsersID)
-	}
-	if l := given.LadiFlow; l != nil {
-		setString(&r.lfID, l.ID, PathLadiFlowID)
-	}
-	if e := given.EngageLab; e != nil && e.EUID != 0 && (!r.elEUID.Valid || r.elEUID.Int64 != e.EUID) {
-		r.elEUID = sql.NullInt64{Int64: e.EUID, Valid: true}
-		changed = append(changed, PathEngageLabEUID)
-	}
+	merged, changed := r.refs().Merge(&given)
+	r.set(merged)
 	return changed
+}
+
+// set stores refs in the row's columns: an empty ref is NULL.
+func (r *refRow) set(refs model.VendorRefs) {
+	str := func(v string) sql.NullString { return sql.NullString{String: v, Valid: v != ""} }
+	var ht model.HappyTalkRef
+	if refs.HappyTalk != nil {
+		ht = *refs.HappyTalk
+	}
+	r.htUUID, r.htRoomID, r.htUsersID = str(ht.UUID), str(ht.RoomID), str(ht.UsersID)
+	r.lfID = sql.NullString{}
+	if refs.LadiFlow != nil {
+		r.lfID = str(refs.LadiFlow.ID)
+	}
+	r.elEUID = sql.NullInt64{}
+	if refs.EngageLab != nil && refs.EngageLab.EUID != 0 {
+		r.elEUID = sql.NullInt64{Int64: refs.EngageLab.EUID, Valid: true}
+	}
 }
 
 // refs is the row as the model holds it: a vendor with no ref known is nil.
