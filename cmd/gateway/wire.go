@@ -101,13 +101,9 @@ func newAudit(cfg config.Config, ht *happytalk.Adapter, st *store.Store) (*audit
 			return nil, fmt.Errorf("cursor key: %w", err)
 		}
 	}
-	loc, err := time.LoadLocation(cfg.HappyTalkTimezone)
-	if err != nil {
-		return nil, fmt.Errorf("HAPPYTALK_TIMEZONE: %w", err)
-	}
 	var sources []audit.Source
 	if ht.Enabled() {
-		sources = append(sources, audit.Source{Reader: ht, Location: loc, DayWindows: true})
+		sources = append(sources, audit.Source{Reader: ht, Location: ht.Location(), DayWindows: true})
 	}
 	if st != nil {
 		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})

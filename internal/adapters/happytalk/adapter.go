@@ -64,6 +64,9 @@ func New(cfg Config, client *http.Client) *Adapter {
 
 // seoul is Asia/Seoul from the zone database, or its fixed +09:00 offset (Korea has kept no
 // summer time since 1988) where the host has no zone database.
+// Location is the account's zone: its service history is cut into days there.
+func (a *Adapter) Location() *time.Location { return a.loc }
+
 func seoul() *time.Location {
 	if loc, err := time.LoadLocation(DefaultTimezone); err == nil {
 		return loc

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseParameterMap(t *testing.T) {
@@ -65,5 +66,18 @@ func TestParseGenderFormat(t *testing.T) {
 				t.Errorf("ParseGenderFormat(%q) = %q, %v", tt.in, got, err)
 			}
 		})
+	}
+}
+
+func TestLocationIsTheAccountZone(t *testing.T) {
+	ho, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := New(Config{Location: ho}, nil).Location(); got != ho {
+		t.Fatalf("Location = %v", got)
+	}
+	if got := New(Config{}, nil).Location().String(); got != DefaultTimezone {
+		t.Fatalf("default Location = %s", got)
 	}
 }
