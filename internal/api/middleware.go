@@ -98,7 +98,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > max {
-				writeProblem(w, r, Problem{Type: "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: "the body is over GATEWAY_MAX_BODY_BYTES"})
+				tooLarge(w, r)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, max)

@@ -52,6 +52,10 @@ func undeliverable(w http.ResponseWriter, r *http.Request, errs model.FieldError
 	writeProblem(w, r, Problem{Type: "undeliverable", Title: "The update cannot be delivered as asked", Status: http.StatusUnprocessableEntity, Detail: "nothing was sent to any vendor", Errors: errs})
 }
 
+func tooLarge(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, Problem{Type: "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: "the body is over GATEWAY_MAX_BODY_BYTES"})
+}
+
 func internalError(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, r, Problem{Type: "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the gateway failed; the request id finds it in the logs"})
 }

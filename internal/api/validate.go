@@ -89,8 +89,9 @@ func checkEmail(s string) error {
 	return nil
 }
 
-// validate checks r against its operation. It returns the field errors for a 400, or a
-// non-nil status other than 400 (413, 415) with a detail.
+// validate checks r against its operation. It returns the field errors for a 400, or
+// another status (404, 415) with a detail; 0 when r is valid. The body is already read in
+// full (see validated), so its size was settled before.
 func (c *Contract) validate(r *http.Request) (int, string, model.FieldErrors) {
 	route, params, err := c.router.FindRoute(r)
 	if err != nil {
@@ -107,10 +108,6 @@ func (c *Contract) validate(r *http.Request) (int, string, model.FieldErrors) {
 	unknown := unknownQuery(r, route)
 	if err == nil && len(unknown) == 0 {
 		return 0, "", nil
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return http.StatusRequestEntityTooLarge, "the body is over GATEWAY_MAX_BODY_BYTES", nil
 	}
 	var errs model.FieldErrors
 	if err != nil {
@@ -149,9 +146,9 @@ type BodyRules func(r *http.Request, body []byte) model.FieldErrors
 func (c *Contract) validated(rules BodyRules) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, err := readBody(r)
+			body, err := readBody(r) // over limitBody's cap, this is where it shows
 			if err != nil {
-				writeProblem(w, r, Problem{Type: "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: "the body is over GATEWAY_MAX_BODY_BYTES"})
+				tooLarge(w, r)
 				return
 			}
 			status, detail, errs := c.validate(r)
@@ -164,8 +161,6 @@ func (c *Contract) validated(rules BodyRules) func(http.Handler) http.Handler {
 					errs = mergeFieldErrors(errs, rules(r, body))
 				}
 				badRequest(w, r, summarize(errs), errs)
-			case status == http.StatusRequestEntityTooLarge:
-				writeProblem(w, r, Problem{Type: "too-large", Title: "Request body too large", Status: status, Detail: detail})
 			case status == http.StatusUnsupportedMediaType:
 				writeProblem(w, r, Problem{Type: "unsupported-media-type", Title: "Unsupported media type", Status: status, Detail: detail})
 			default:
