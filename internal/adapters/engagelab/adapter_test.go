@@ -67,7 +67,7 @@ func TestPlanGoldenDocumentExample(t *testing.T) {
 		t.Fatalf("Send with the document's own success answer: %v", err)
 	}
 
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("EngageLab got %d requests, want 1", len(reqs))
 	}

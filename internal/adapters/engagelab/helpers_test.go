@@ -3,13 +3,10 @@ package engagelab
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 
+	"github.com/customergateway/gateway/internal/adapters/vendortest"
 	"github.com/customergateway/gateway/internal/model"
 )
 
@@ -68,41 +65,11 @@ func rawField(tb testing.TB, body []byte, name string) string {
 	return string(m[name])
 }
 
-// recorded is one request the fake EngageLab received.
-type recorded struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// fakeEngageLab answers every request with one status and body and records what it got.
-type fakeEngageLab struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []recorded
-}
+// fakeEngageLab is a recording vendor stand-in on 127.0.0.1.
+type fakeEngageLab = vendortest.Server
 
 func newFakeEngageLab(tb testing.TB, status int, body string) *fakeEngageLab {
-	tb.Helper()
-	f := &fakeEngageLab{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	tb.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeEngageLab) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
+	return vendortest.New(tb, status, body)
 }
 
 // newTestAdapter is an adapter with the test credentials pointed at f.

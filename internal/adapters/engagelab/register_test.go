@@ -35,7 +35,7 @@ func TestRegisterSuccess(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("euid = %d, want %d", got, tt.want)
 			}
-			reqs := srv.requests()
+			reqs := srv.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("EngageLab got %d requests, want 1", len(reqs))
 			}
@@ -104,7 +104,7 @@ func TestRegisterRefusesBadUserIDs(t *testing.T) {
 		if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Field != "customer_id" || fe[0].Vendor != model.EngageLab {
 			t.Errorf("err = %v, want FieldErrors naming customer_id at EngageLab", err)
 		}
-		if n := len(srv.requests()); n != 0 {
+		if n := len(srv.Requests()); n != 0 {
 			t.Errorf("Register(%d characters) sent %d requests", len([]rune(id)), n)
 		}
 	}

@@ -80,13 +80,13 @@ func TestSendClassifiesAnswers(t *testing.T) {
 			}
 			err = a.Send(context.Background(), plan.Request)
 
-			got := fake.received()
+			got := fake.Requests()
 			if len(got) != 1 {
 				t.Fatalf("HappyTalk received %d requests, want 1", len(got))
 			}
 			r := got[0]
-			if r.Method != http.MethodPost || r.Path != setUserInfoPath || r.ContentType != "application/json" || !bytes.Equal(r.Body, plan.Request.Body) {
-				t.Errorf("HappyTalk received %s %s (%s) %s", r.Method, r.Path, r.ContentType, r.Body)
+			if r.Method != http.MethodPost || r.Path != setUserInfoPath || r.Header.Get("Content-Type") != "application/json" || !bytes.Equal(r.Body, plan.Request.Body) {
+				t.Errorf("HappyTalk received %s %s (%s) %s", r.Method, r.Path, r.Header.Get("Content-Type"), r.Body)
 			}
 			if tt.want == nil {
 				if err != nil {

@@ -2,60 +2,26 @@ package happytalk
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the tests need Asia/Seoul on hosts with no zone database
 
 	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/adapters/vendortest"
 	"github.com/customergateway/gateway/internal/model"
 )
 
 // docToken is the token of HappyTalk's own samples ("the customer's token").
 const docToken = "고객사 토큰"
 
-// received is one request the fake HappyTalk got.
-type received struct {
-	Method      string
-	Path        string
-	ContentType string
-	Body        []byte
-}
-
-// fakeHappyTalk is an httptest server on 127.0.0.1 that records every request and answers
-// with a fixed status and body.
-type fakeHappyTalk struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []received
-}
+// fakeHappyTalk is a recording HappyTalk stand-in on 127.0.0.1.
+type fakeHappyTalk = vendortest.Server
 
 func newFake(t *testing.T, status int, body string) *fakeHappyTalk {
-	t.Helper()
-	f := &fakeHappyTalk{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: b})
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeHappyTalk) received() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.reqs...)
+	return vendortest.New(t, status, body)
 }
 
 // testConfig is the configuration of the document's examples.

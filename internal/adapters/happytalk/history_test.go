@@ -23,12 +23,12 @@ func TestEventsRequestMatchesDocumentSample(t *testing.T) {
 	if _, err := a.Events(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
-	got := fake.received()
+	got := fake.Requests()
 	if len(got) != 1 {
 		t.Fatalf("HappyTalk received %d requests", len(got))
 	}
-	if got[0].Method != http.MethodPost || got[0].Path != serviceHistoryPath || got[0].ContentType != "application/json" {
-		t.Errorf("request = %s %s (%s)", got[0].Method, got[0].Path, got[0].ContentType)
+	if got[0].Method != http.MethodPost || got[0].Path != serviceHistoryPath || got[0].Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request = %s %s (%s)", got[0].Method, got[0].Path, got[0].Header.Get("Content-Type"))
 	}
 	assertSameJSON(t, got[0].Body, readGolden(t, "service_history_request.json"))
 }
@@ -69,7 +69,7 @@ func TestEventsWindows(t *testing.T) {
 			cfg := testConfig(fake.URL)
 			cfg.Location = tt.loc
 			_, err := newTestAdapter(cfg).Events(context.Background(), tt.w)
-			got := fake.received()
+			got := fake.Requests()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -211,7 +211,7 @@ func TestEventsNeedsConfigurationAndConnection(t *testing.T) {
 	if _, err := newTestAdapter(cfg).Events(context.Background(), w); err == nil || !strings.Contains(err.Error(), "not configured") {
 		t.Errorf("unconfigured Events = %v", err)
 	}
-	if n := len(fake.received()); n != 0 {
+	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("an unconfigured adapter sent %d requests", n)
 	}
 

@@ -105,7 +105,7 @@ func TestSendClassifiesAnswers(t *testing.T) {
 			a := New(Config{BaseURL: srv.URL, APIKey: testKey}, srv.Client())
 			req := planFor(t, a)
 			err := a.Send(context.Background(), req)
-			if n := len(srv.requests()); n != 1 {
+			if n := len(srv.Requests()); n != 1 {
 				t.Fatalf("LadiFlow got %d requests, want 1", n)
 			}
 			if tt.want == nil {

@@ -3,13 +3,10 @@ package ladiflow
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 
+	"github.com/customergateway/gateway/internal/adapters/vendortest"
 	"github.com/customergateway/gateway/internal/model"
 )
 
@@ -58,39 +55,9 @@ func readTestdata(tb testing.TB, name string) []byte {
 	return b
 }
 
-// recorded is one request the fake LadiFlow received.
-type recorded struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// fakeLadiFlow answers every request with one status and body and records what it got.
-type fakeLadiFlow struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []recorded
-}
+// fakeLadiFlow is a recording vendor stand-in on 127.0.0.1.
+type fakeLadiFlow = vendortest.Server
 
 func newFakeLadiFlow(tb testing.TB, status int, body string) *fakeLadiFlow {
-	tb.Helper()
-	f := &fakeLadiFlow{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	tb.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeLadiFlow) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
+	return vendortest.New(tb, status, body)
 }

@@ -57,7 +57,7 @@ func TestPlanGoldenDocumentExample(t *testing.T) {
 		delete(want, k)
 	}
 
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("LadiFlow got %d requests, want 1", len(reqs))
 	}
