@@ -14,37 +14,60 @@ import (
 )
 
 // migrations holds the schema, shared by both engines while their SQL can be the same. A
-// migration that must differ would move the set into one directory per dialect.
+// migration that must differ would move the set into one directory per dialect; River's
+// tables, which differ, are a Go migration (river.go).
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrate brings the schema up to date with goose and reports the migrations it applied.
-// On PostgreSQL, replicas starting together take turns through an advisory lock.
-func migrate(ctx context.Context, db *sql.DB, engine string) ([]*goose.MigrationResult, error) {
+// migrate brings the schema up to date, the gateway's tables with goose and River's with
+// River's own migrator, and answers how many migrations it applied. On PostgreSQL replicas
+// starting together take turns through one advisory lock held over both.
+func migrate(ctx context.Context, db *sql.DB, engine string) (int, error) {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return 0, fmt.Errorf("store: migrations: %w", err)
 	}
 	dialect := goose.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if engine == EnginePostgres {
 		dialect = goose.DialectPostgres
-		locker, err := schemaLocker(ctx, db)
+		unlock, err := lockSchema(ctx, db)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		defer unlock()
 	}
-	p, err := goose.NewProvider(dialect, db, fsys, opts...)
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return 0, fmt.Errorf("store: migrations: %w", err)
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: apply migrations: %w", err)
+		return 0, fmt.Errorf("store: apply migrations: %w", err)
 	}
-	return results, nil
+	river, err := migrateRiver(ctx, db, engine)
+	return len(results) + river, err
+}
+
+// lockSchema takes the schema's migration lock on a connection of its own and answers the
+// function that gives it back.
+func lockSchema(ctx context.Context, db *sql.DB) (func(), error) {
+	locker, err := schemaLocker(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migration lock: %w", err)
+	}
+	if err := locker.SessionLock(ctx, conn); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: migration lock: %w", err)
+	}
+	return func() {
+		_ = locker.SessionUnlock(context.WithoutCancel(ctx), conn)
+		_ = conn.Close()
+	}, nil
 }
 
 // schemaLocker returns an advisory locker whose id is derived from the current schema, so

@@ -1,0 +1,85 @@
+package model
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func decodeUpdate(t *testing.T, s string) CustomerUpdate {
+	t.Helper()
+	var u CustomerUpdate
+	if err := json.Unmarshal([]byte(s), &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func queued(t *testing.T, s string, seq int64) PendingFields {
+	t.Helper()
+	p, err := QueuedFields(decodeUpdate(t, s), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func rebuilt(t *testing.T, p PendingFields) string {
+	t.Helper()
+	u, err := p.Update()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestQueuedFieldsRoundTrip(t *testing.T) {
+	in := `{"full_name":"Kim","email":"kim@example.com","birthday":"1990-02-30","birthday_calendar":"lunar",` +
+		`"address":{"city":"Seoul","postal_code":"04524"},"tags":["vip","b"],"attributes":{"tier":"gold","a.b":"x"},` +
+		`"vendor_refs":{"ladiflow":{"id":"L1"}},"vendors":["ladiflow"]}`
+	got := rebuilt(t, queued(t, in, 1))
+	// Refs and the vendors list are not queued: refs are read at send time, and a queued
+	// delivery is for one vendor.
+	want := `{"full_name":"Kim","email":"kim@example.com","birthday":"1990-02-30","birthday_calendar":"lunar",` +
+		`"address":{"city":"Seoul","postal_code":"04524"},"tags":["vip","b"],"attributes":{"a.b":"x","tier":"gold"}}`
+	if got != want {
+		t.Fatalf("round trip\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestPendingMergeNewestLeafWins(t *testing.T) {
+	older := queued(t, `{"email":"old@example.com","address":{"line1":"1 Main","city":"Busan"},"tags":["a","b"],"birthday":"1990-01-02","birthday_calendar":"lunar"}`, 10)
+	newer := queued(t, `{"phone":"+821012345678","address":{"city":"Seoul"},"tags":["c"],"birthday":"1991-03-04"}`, 20)
+	want := `{"email":"old@example.com","phone":"+821012345678","birthday":"1991-03-04","address":{"line1":"1 Main","city":"Seoul"},"tags":["c"]}`
+
+	// Merged in either order the newer update wins each leaf it set: an older update
+	// queued late never overwrites a newer one.
+	for name, merged := range map[string]PendingFields{
+		"older then newer": older.Merge(newer),
+		"newer then older": newer.Merge(older),
+	} {
+		if got := rebuilt(t, merged); got != want {
+			t.Errorf("%s\n got %s\nwant %s", name, got, want)
+		}
+	}
+	// The birthday group is replaced whole: the newer solar date does not inherit "lunar".
+	if got := rebuilt(t, older.Merge(newer)); got != want {
+		t.Errorf("birthday group kept an older calendar: %s", got)
+	}
+	if got, want := older.Merge(newer).Names(), []string{"address", "birthday", "email", "phone", "tags"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Names() = %v, want %v", got, want)
+	}
+}
+
+func TestPendingMergeDoesNotChangeItsInputs(t *testing.T) {
+	a := queued(t, `{"email":"a@example.com"}`, 1)
+	b := queued(t, `{"email":"b@example.com"}`, 2)
+	_ = a.Merge(b)
+	if got := rebuilt(t, a); got != `{"email":"a@example.com"}` {
+		t.Fatalf("Merge changed its receiver: %s", got)
+	}
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Pending is one vendor's waiting delivery for one customer: every queued update merged.
+type Pending struct {
+	CustomerID string
+	Vendor     model.Vendor
+	Fields     model.PendingFields
+	RequestIDs []string
+	// Version grows with each merge; Finish removes the row only at the version sent.
+	Version   int64
+	QueuedAt  time.Time
+	ExpiresAt time.Time
+	Attempts  int
+	LastError string
+}
+
+// TxFunc runs inside a store transaction: the queue inserts or completes its job there, so
+// a pending row and its job are written, or removed, together.
+type TxFunc func(tx *sql.Tx) error
+
+const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
+
+// QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
+// when none waits, and runs then in the same transaction. The row's expiry moves to
+// now+maxAge: the newest update merged in gets the whole time limit.
+func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
+	var p Pending
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The no-op upsert creates an empty row or locks the existing one and reads it, in
+		// one statement both engines run alike: concurrent merges queue on the row lock.
+		var err error
+		p, err = scanPending(tx.QueryRowContext(ctx, `
+			INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at)
+			VALUES ($1, $2, '[]', '[]', 0, $3, $3)
+			ON CONFLICT (customer_id, vendor) DO UPDATE SET version = pending_deliveries.version
+			RETURNING `+pendingColumns, customerID, string(vendor), nanos(now)))
+		if err != nil {
+			return err
+		}
+		p.Fields = p.Fields.Merge(fields)
+		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
+			p.RequestIDs = append(p.RequestIDs, requestID)
+		}
+		p.Version++
+		p.ExpiresAt = now.Add(maxAge)
+		if err := writePending(ctx, tx, p); err != nil {
+			return err
+		}
+		return then(tx)
+	})
+	if err != nil {
+		return Pending{}, fmt.Errorf("store: queue delivery: %w", err)
+	}
+	return p, nil
+}
+
+// lockPending reads an existing pending row and, on PostgreSQL, locks it until the transaction ends
+// (SQLite's IMMEDIATE transactions already hold the database's only write lock).
+func (s *Store) lockPending(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor) (Pending, error) {
+	q := `SELECT ` + pendingColumns + ` FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2`
+	if s.engine == EnginePostgres {
+		q += " FOR UPDATE"
+	}
+	return scanPending(tx.QueryRowContext(ctx, q, customerID, string(vendor)))
+}
+
+func writePending(ctx context.Context, tx *sql.Tx, p Pending) error {
+	fields, err := json.Marshal(p.Fields)
+	if err != nil {
+		return err
+	}
+	ids, err := json.Marshal(p.RequestIDs)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6
+		WHERE customer_id = $1 AND vendor = $2`,
+		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt))
+	return err
+}
+
+func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
+	var p Pending
+	var vendor, fields, ids string
+	var queued, expires int64
+	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError); err != nil {
+		return Pending{}, err
+	}
+	p.Vendor, p.QueuedAt, p.ExpiresAt = model.Vendor(vendor), fromNanos(queued), fromNanos(expires)
+	if err := json.Unmarshal([]byte(fields), &p.Fields); err != nil {
+		return Pending{}, fmt.Errorf("pending fields: %w", err)
+	}
+	if err := json.Unmarshal([]byte(ids), &p.RequestIDs); err != nil {
+		return Pending{}, fmt.Errorf("pending request ids: %w", err)
+	}
+	return p, nil
+}
+
+// PendingDelivery answers the customer's pending delivery for vendor, and false when none waits.
+func (s *Store) PendingDelivery(ctx context.Context, customerID string, vendor model.Vendor) (Pending, bool, error) {
+	p, err := scanPending(s.r.QueryRowContext(ctx, `SELECT `+pendingColumns+` FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Pending{}, false, nil
+	}
+	if err != nil {
+		return Pending{}, false, fmt.Errorf("store: read pending delivery: %w", err)
+	}
+	return p, true, nil
+}
+
+// PendingVendors lists the vendors with a delivery waiting for the customer: a new update
+// for one of them joins the queue instead of overtaking what waits.
+func (s *Store) PendingVendors(ctx context.Context, customerID string) ([]model.Vendor, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT vendor FROM pending_deliveries WHERE customer_id = $1 ORDER BY vendor`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read pending vendors: %w", err)
+	}
+	defer rows.Close()
+	var vs []model.Vendor
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: read pending vendors: %w", err)
+		}
+		vs = append(vs, model.Vendor(v))
+	}
+	return vs, rows.Err()
+}
+
+// CountPending answers how many deliveries wait, for metrics and tests.
+func (s *Store) CountPending(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM pending_deliveries`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count pending deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// FinishDelivery removes a pending delivery that was sent (or given up) at version, and
+// runs then in the same transaction. It answers false, removing nothing, when an update
+// was merged in since version was read: that one must still be sent.
+func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, then TxFunc) (bool, error) {
+	var done bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2 AND version = $3`,
+			customerID, string(vendor), version)
+		if done, err = affectedOne(res, err); err != nil || !done {
+			return err
+		}
+		return then(tx)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: finish delivery: %w", err)
+	}
+	return done, nil
+}
+
+// DropDelivery removes a pending delivery whatever its version (the vendor refused it, or
+// its time limit passed) and runs then in the same transaction. It answers the row removed.
+func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (Pending, bool, error) {
+	var p Pending
+	var found bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = s.lockPending(ctx, tx, customerID, vendor)
+		if errors.Is(err, sql.ErrNoRows) {
+			return then(tx)
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)); err != nil {
+			return err
+		}
+		return then(tx)
+	})
+	if err != nil {
+		return Pending{}, false, fmt.Errorf("store: drop delivery: %w", err)
+	}
+	return p, found, nil
+}
+
+// NoteAttempt counts a failed attempt of a pending delivery and keeps its reason.
+func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model.Vendor, reason string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE pending_deliveries SET attempts = attempts + 1, last_error = $3 WHERE customer_id = $1 AND vendor = $2`,
+		customerID, string(vendor), reason)
+	if err != nil {
+		return fmt.Errorf("store: note delivery attempt: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+func fieldsOf(t *testing.T, body string, seq int64) model.PendingFields {
+	t.Helper()
+	var u model.CustomerUpdate
+	if err := json.Unmarshal([]byte(body), &u); err != nil {
+		t.Fatal(err)
+	}
+	f, err := model.QueuedFields(u, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func noTx(*sql.Tx) error { return nil }
+
+func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, noTx)
+		if err != nil || p.Version != 1 {
+			t.Fatalf("first queue: version %d, err %v", p.Version, err)
+		}
+		// A newer update merged in: its value wins, the older field stays, the time limit
+		// restarts from the newer update.
+		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, noTx); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.PendingDelivery(ctx, "c-1", model.LadiFlow)
+		if err != nil || !ok {
+			t.Fatalf("pending: %v %v", ok, err)
+		}
+		u, err := got.Fields.Update()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *u.Email != "b@example.com" || *u.FullName != "A" || got.Version != 2 ||
+			!got.QueuedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(61*time.Minute)) || fmt.Sprint(got.RequestIDs) != "[req-1 req-2]" {
+			t.Fatalf("merged row = %+v, update %s/%s", got, *u.Email, *u.FullName)
+		}
+		if vs, err := s.PendingVendors(ctx, "c-1"); err != nil || fmt.Sprint(vs) != "[ladiflow]" {
+			t.Fatalf("PendingVendors = %v, %v", vs, err)
+		}
+
+		// A sender that read version 1 must not remove the row: version 2 is unsent.
+		ran := false
+		done, err := s.FinishDelivery(ctx, "c-1", model.LadiFlow, 1, func(*sql.Tx) error { ran = true; return nil })
+		if err != nil || done || ran {
+			t.Fatalf("finish at a stale version: done %v, ran %v, err %v", done, ran, err)
+		}
+		done, err = s.FinishDelivery(ctx, "c-1", model.LadiFlow, 2, func(*sql.Tx) error { ran = true; return nil })
+		if err != nil || !done || !ran {
+			t.Fatalf("finish at the current version: done %v, ran %v, err %v", done, ran, err)
+		}
+		if _, ok, _ := s.PendingDelivery(ctx, "c-1", model.LadiFlow); ok {
+			t.Fatal("row still there after finish")
+		}
+	})
+}
+
+// TestQueueDeliveryRollsBackWithItsJob: when the job cannot be written, neither is the row,
+// so no delivery waits without a job to send it.
+func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		boom := errors.New("job insert failed")
+		_, err := s.QueueDelivery(t.Context(), "c-1", model.HappyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want the job's", err)
+		}
+		if n, err := s.CountPending(t.Context()); err != nil || n != 0 {
+			t.Fatalf("%d rows pending (err %v), want 0", n, err)
+		}
+	})
+}
+
+func TestDropDelivery(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		if _, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noTx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NoteAttempt(ctx, "c-1", model.EngageLab, "EngageLab answered 500"); err != nil {
+			t.Fatal(err)
+		}
+		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, noTx)
+		if err != nil || !found || p.Attempts != 1 || p.LastError != "EngageLab answered 500" {
+			t.Fatalf("drop = %+v, %v, %v", p, found, err)
+		}
+		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, noTx); err != nil || found {
+			t.Fatalf("second drop found %v, err %v", found, err)
+		}
+	})
+}
+
+// TestQueueDeliveryConcurrentMergesLoseNothing: updates queued at once for one customer and
+// vendor all end up in the row, and the version counts every one.
+func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		const n = 12
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				body := fmt.Sprintf(`{"attributes":{"a%d":"v"}}`, i)
+				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i)), "", time.Now(), time.Hour, noTx)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, _, err := s.PendingDelivery(t.Context(), "c-1", model.LadiFlow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := p.Fields.Update()
+		if err != nil || len(u.Attributes) != n || p.Version != n {
+			t.Fatalf("after %d concurrent merges: %d attributes, version %d, err %v", n, len(u.Attributes), p.Version, err)
+		}
+	})
+}
