@@ -33,6 +33,8 @@ const (
 	KindKeyIssued      AuditKind = "key_issued"
 	KindManagerAction  AuditKind = "manager_action"
 	KindCustomerUpdate AuditKind = "customer_update"
+	// KindVendorDelivery is the outcome of a delivery the gateway queued and sent later.
+	KindVendorDelivery AuditKind = "vendor_delivery"
 )
 
 // AuditEvent is one normalised event of the audit trail.

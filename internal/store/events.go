@@ -27,6 +27,17 @@ func (s *Store) Source() model.AuditSource { return model.SourceGateway }
 // "gateway:<UUIDv7>" and an empty Source the gateway; OccurredAt and Kind are required.
 // Events are never changed afterwards: a later delivery outcome is an event of its own.
 func (s *Store) RecordEvent(ctx context.Context, e model.AuditEvent) error {
+	return recordEvent(ctx, s.w, e)
+}
+
+// RecordEventTx is RecordEvent inside tx, so an event is kept exactly when what it tells of is.
+func (s *Store) RecordEventTx(ctx context.Context, tx *sql.Tx, e model.AuditEvent) error {
+	return recordEvent(ctx, tx, e)
+}
+
+func recordEvent(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e model.AuditEvent) error {
 	if e.Source != "" && e.Source != model.SourceGateway {
 		return fmt.Errorf("store: the store keeps only gateway events, not %q", e.Source)
 	}
@@ -52,7 +63,7 @@ func (s *Store) RecordEvent(ctx context.Context, e model.AuditEvent) error {
 		}
 		details = sql.NullString{String: string(b), Valid: true}
 	}
-	res, err := s.w.ExecContext(ctx, `
+	res, err := db.ExecContext(ctx, `
 		INSERT INTO gateway_events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO NOTHING`,
 		e.ID, nanos(e.OccurredAt), string(e.Type), string(e.Kind), e.Actor, e.CustomerID, e.Summary,

@@ -169,15 +169,16 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 }
 
 // DropDelivery removes a pending delivery whatever its version (the vendor refused it, or
-// its time limit passed) and runs then in the same transaction. It answers the row removed.
-func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (Pending, bool, error) {
+// its time limit passed) and runs then in the same transaction with the row removed and
+// whether there was one. It answers the same.
+func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor model.Vendor, then func(tx *sql.Tx, p Pending, found bool) error) (Pending, bool, error) {
 	var p Pending
 	var found bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = s.lockPending(ctx, tx, customerID, vendor)
 		if errors.Is(err, sql.ErrNoRows) {
-			return then(tx)
+			return then(tx, Pending{}, false)
 		}
 		if err != nil {
 			return err
@@ -186,7 +187,7 @@ func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor mode
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)); err != nil {
 			return err
 		}
-		return then(tx)
+		return then(tx, p, true)
 	})
 	if err != nil {
 		return Pending{}, false, fmt.Errorf("store: drop delivery: %w", err)

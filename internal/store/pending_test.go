@@ -96,11 +96,12 @@ func TestDropDelivery(t *testing.T) {
 		if err := s.NoteAttempt(ctx, "c-1", model.EngageLab, "EngageLab answered 500"); err != nil {
 			t.Fatal(err)
 		}
-		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, noTx)
+		dropped := func(*sql.Tx, Pending, bool) error { return nil }
+		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, dropped)
 		if err != nil || !found || p.Attempts != 1 || p.LastError != "EngageLab answered 500" {
 			t.Fatalf("drop = %+v, %v, %v", p, found, err)
 		}
-		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, noTx); err != nil || found {
+		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, dropped); err != nil || found {
 			t.Fatalf("second drop found %v, err %v", found, err)
 		}
 	})

@@ -1,80 +1,25 @@
 package store
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
-// postgresEnv names the PostgreSQL server the tests may use; .ci/run sets it. Without it the
-// engine table holds SQLite alone.
-const postgresEnv = "GATEWAY_TEST_POSTGRES_URL"
-
-// engine makes a fresh, empty database for one test and answers its URL.
-type engine struct {
-	name  string
-	fresh func(t *testing.T) string
-}
-
-// engines lists SQLite always and PostgreSQL when postgresEnv is set.
-func engines() []engine {
-	es := []engine{{name: EngineSQLite, fresh: freshSQLite}}
-	if os.Getenv(postgresEnv) != "" {
-		es = append(es, engine{name: EnginePostgres, fresh: freshPostgres})
-	}
-	return es
-}
+// engines lists SQLite always and PostgreSQL when storetest.PostgresEnv is set.
+func engines() []storetest.Engine { return storetest.Engines() }
 
 // forEachEngine runs test once per engine, in parallel, each on its own database.
 func forEachEngine(t *testing.T, test func(t *testing.T, s *Store)) {
 	t.Helper()
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			test(t, openStore(t, e.fresh(t)))
+			test(t, openStore(t, e.Fresh(t)))
 		})
 	}
-}
-
-func freshSQLite(t *testing.T) string {
-	return "sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
-}
-
-// freshPostgres creates a schema of its own for the test, so runs and packages never share
-// tables, and drops it when the test ends.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "store_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema on %s: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func openStore(t *testing.T, rawURL string) *Store {
@@ -122,17 +67,17 @@ func TestParseURL(t *testing.T) {
 // the second finds the schema current and applies nothing, and the data stays.
 func TestMigrationsApplyOnce(t *testing.T) {
 	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) {
+		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			url := e.fresh(t)
+			url := e.Fresh(t)
 			first := openStore(t, url)
-			if first.Engine() != e.name {
-				t.Fatalf("Engine() = %s, want %s", first.Engine(), e.name)
+			if first.Engine() != e.Name {
+				t.Fatalf("Engine() = %s, want %s", first.Engine(), e.Name)
 			}
 			if _, _, err := first.MergeRefs(t.Context(), "c-1", refsLF("lf-1")); err != nil {
 				t.Fatal(err)
 			}
-			applied, err := migrate(t.Context(), first.w, e.name)
+			applied, err := migrate(t.Context(), first.w, e.Name)
 			if err != nil || applied != 0 {
 				t.Fatalf("second migrate applied %d migrations, err %v; want none", applied, err)
 			}
@@ -166,7 +111,7 @@ func migrationCount(t *testing.T) int64 {
 // TestSQLitePragmas checks the settings the writer depends on: WAL for readers beside the
 // writer, a busy timeout for other processes, foreign keys on.
 func TestSQLitePragmas(t *testing.T) {
-	s := openStore(t, freshSQLite(t))
+	s := openStore(t, storetest.SQLite(t))
 	tests := []struct {
 		pragma, want string
 		writerOnly   bool

@@ -1,0 +1,157 @@
+// Package queue is the gateway's durable delivery queue: a vendor delivery that failed
+// retryably (or that the caller asked to be sent asynchronously) waits in the store and is
+// retried in the background with backoff until it succeeds or its time limit passes.
+//
+// The jobs run on River (riverqueue/river) over the store's own database. The data to send
+// is not in the job: it is the store's pending row for the customer and vendor, into which
+// every queued update is merged, newest value first. A job only says "send what waits for
+// this customer at this vendor", is unique per customer and vendor, and is completed in the
+// transaction that removes the row, so a row never waits without a job and a job never
+// finishes while something newer waits.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
+)
+
+// Config is how long and how often the queue retries.
+type Config struct {
+	// MaxAge is the time limit of a queued delivery, counted from the newest update merged
+	// into it; past it the delivery is failed and recorded.
+	MaxAge time.Duration
+	// Backoff is the first background retry delay; it doubles up to MaxBackoff, with jitter.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// Workers is how many deliveries one process sends at once.
+	Workers int
+	// PollInterval is how often a process looks for due deliveries.
+	PollInterval time.Duration
+	// SendTimeout bounds one background delivery (all its attempts), like a request's deadline.
+	SendTimeout time.Duration
+	// Region is the default phone region, as for requests.
+	Region string
+}
+
+// Queue queues deliveries and works them. It is safe for concurrent use.
+type Queue struct {
+	cfg    Config
+	store  *store.Store
+	fanout *fanout.Fanout
+	client *river.Client[*sql.Tx]
+	log    zerolog.Logger
+	now    func() time.Time
+}
+
+// deliverArgs is a River job: send what waits for one customer at one vendor.
+type deliverArgs struct {
+	CustomerID string       `json:"customer_id" river:"unique"`
+	Vendor     model.Vendor `json:"vendor" river:"unique"`
+}
+
+func (deliverArgs) Kind() string { return "vendor_delivery" }
+
+// uniqueStates are the job states in which a second job for the same customer and vendor is
+// not inserted. Finished jobs are left out, so a delivery queued after one finished gets a
+// job of its own.
+var uniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// maxAttempts is never reached in practice: a delivery ends when its time limit passes,
+// which the worker checks; River's own attempt limit must not end it first.
+const maxAttempts = math.MaxInt32
+
+// New builds the queue over st's database. Jobs can be queued at once; Start works them.
+func New(st *store.Store, f *fanout.Fanout, cfg Config, log zerolog.Logger) (*Queue, error) {
+	q := &Queue{cfg: cfg, store: st, fanout: f, log: log, now: time.Now}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(st.RiverDriver(), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+		// The worker's own deadline (SendTimeout) ends a delivery first; River's is the
+		// backstop. A job still "running" after that, whose process died, is handed to a
+		// live process again.
+		JobTimeout:           cfg.SendTimeout + 5*time.Second,
+		RescueStuckJobsAfter: cfg.SendTimeout + 30*time.Second,
+		MaxAttempts:          maxAttempts,
+		// PostgreSQL through database/sql has no LISTEN: every process polls.
+		PollOnly: st.Engine() == store.EnginePostgres,
+		Logger:   slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	q.client = client
+	return q, nil
+}
+
+// Start works queued deliveries until Stop.
+func (q *Queue) Start(ctx context.Context) error {
+	return q.client.Start(ctx)
+}
+
+// Stop lets running deliveries finish until ctx ends, then cancels them; a cancelled
+// delivery is retried by the next process, since its row is still there.
+func (q *Queue) Stop(ctx context.Context) error {
+	if err := q.client.Stop(ctx); err == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return q.client.StopAndCancel(cctx)
+}
+
+// Waiting lists the vendors with a delivery queued for the customer: a new update for one of
+// them must join the queue, not overtake it.
+func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor, error) {
+	return q.store.PendingVendors(ctx, customerID)
+}
+
+// Enqueue merges fields into what waits for the customer at vendor and makes sure a job
+// will send it, first at at (now for a delivery that was not tried yet, now plus the
+// backoff for one that just failed). It answers the pending delivery as merged.
+func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (store.Pending, error) {
+	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
+		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, &river.InsertOpts{
+			MaxAttempts: maxAttempts,
+			ScheduledAt: at,
+			UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
+		})
+		return err
+	})
+}
+
+// FirstRetry is when a delivery that just failed in a request is tried again.
+func (q *Queue) FirstRetry() time.Time { return q.now().Add(q.cfg.Backoff) }
+
+// retryDelay is the wait after the attempt-th failed background attempt: Backoff doubling
+// to MaxBackoff, with a quarter of jitter so deliveries queued together spread out.
+func (q *Queue) retryDelay(attempt int) time.Duration {
+	d := q.cfg.MaxBackoff
+	if attempt < 30 {
+		d = min(q.cfg.Backoff<<max(attempt-1, 0), q.cfg.MaxBackoff)
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return max(d+jitter, time.Millisecond)
+}

@@ -1,0 +1,302 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/adapters/ladiflow"
+	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendorsim"
+)
+
+// bench is LadiFlow (simulated) behind a fan-out, and a store the queues share.
+type bench struct {
+	t     *testing.T
+	sim   *vendorsim.Sim
+	url   string // the database
+	store *store.Store
+	f     *fanout.Fanout
+}
+
+func newBench(t *testing.T, dbURL string) *bench {
+	t.Helper()
+	cfg := vendorsim.SandboxConfig()
+	sim := vendorsim.New(cfg)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: cfg.LadiFlowAPIKey}, vendorhttp.NewClient())
+	policy := fanout.Policy{AttemptTimeout: time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
+	b := &bench{t: t, sim: sim, url: dbURL, f: fanout.New(policy, nil, lf)}
+	b.store = b.open()
+	return b
+}
+
+func (b *bench) open() *store.Store {
+	b.t.Helper()
+	st, err := store.Open(b.t.Context(), b.url)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func testConfig() Config {
+	return Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Workers: 4,
+		PollInterval: 20 * time.Millisecond, SendTimeout: 2 * time.Second, Region: "KR"}
+}
+
+// queue builds a queue on st (a process of its own when st is a store of its own) and
+// starts it; it stops when the test ends.
+func (b *bench) queue(st *store.Store, cfg Config) *Queue {
+	b.t.Helper()
+	q, err := New(st, b.f, cfg, zerolog.New(zerolog.NewTestWriter(b.t)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			b.t.Errorf("stop: %v", err)
+		}
+	})
+	return q
+}
+
+func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
+	b.t.Helper()
+	var u model.CustomerUpdate
+	if err := json.Unmarshal([]byte(body), &u); err != nil {
+		b.t.Fatal(err)
+	}
+	fields, err := model.QueuedFields(u, seq)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := q.Enqueue(b.t.Context(), customer, model.LadiFlow, fields, fmt.Sprintf("req-%d", seq), time.Now()); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// refs stores LadiFlow ids, so a queued update can reach the customer's record.
+func (b *bench) refs(customers ...string) {
+	for _, c := range customers {
+		if _, _, err := b.store.MergeRefs(b.t.Context(), c, model.VendorRefs{LadiFlow: &model.LadiFlowRef{ID: "lf-" + c}}); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// drained waits until nothing is pending.
+func (b *bench) drained(within time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		n, err := b.store.CountPending(b.t.Context())
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.t.Fatalf("deliveries still pending after %v", within)
+}
+
+func (b *bench) ladiflow(customer string) map[string]any {
+	b.t.Helper()
+	c, ok := b.sim.LadiFlowCustomer("lf-" + customer)
+	if !ok {
+		b.t.Fatalf("LadiFlow never received customer %s", customer)
+	}
+	return c
+}
+
+// deliveryEvents answers the vendor_delivery events recorded for customer.
+func (b *bench) deliveryEvents(customer string) []model.AuditEvent {
+	b.t.Helper()
+	evs, err := b.store.Events(b.t.Context(), model.Window{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var out []model.AuditEvent
+	for _, e := range evs {
+		if e.Kind == model.KindVendorDelivery && e.CustomerID == customer {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func forEachEngine(t *testing.T, test func(t *testing.T, b *bench)) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newBench(t, e.Fresh(t)))
+		})
+	}
+}
+
+func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
+		q := b.queue(b.store, testConfig())
+		b.enqueue(q, "c-1", `{"email":"kim@example.com","full_name":"Kim"}`, 1)
+		b.drained(10 * time.Second)
+
+		if got := b.ladiflow("c-1"); got["email"] != "kim@example.com" || got["full_name"] != "Kim" {
+			t.Fatalf("LadiFlow holds %v", got)
+		}
+		if n := len(b.sim.Received(model.LadiFlow)); n != 4 {
+			t.Errorf("LadiFlow got %d requests, want 3 failed + 1 ok", n)
+		}
+		evs := b.deliveryEvents("c-1")
+		if len(evs) != 1 || evs[0].Result != "ok" || fmt.Sprint(evs[0].Details["fields"]) != "[email full_name]" {
+			t.Fatalf("delivery events = %+v", evs)
+		}
+		if strings.Contains(fmt.Sprint(evs[0].Details), "kim@example.com") {
+			t.Error("the audit event holds a field value")
+		}
+	})
+}
+
+// TestOlderUpdateQueuedLateNeverWins: the newer update is queued first, the older one
+// (lower sequence) merged after it; the vendor ends up with the newer value, and with the
+// older update's other fields.
+func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		q := b.queue(b.store, testConfig())
+		b.enqueue(q, "c-1", `{"email":"new@example.com"}`, 20)
+		b.enqueue(q, "c-1", `{"email":"old@example.com","full_name":"Old Name"}`, 10)
+		time.Sleep(100 * time.Millisecond)
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.drained(10 * time.Second)
+		if got := b.ladiflow("c-1"); got["email"] != "new@example.com" || got["full_name"] != "Old Name" {
+			t.Fatalf("LadiFlow holds %v, want the newer email and the older name", got)
+		}
+	})
+}
+
+// TestUpdateMergedWhileSendingIsSentToo: an update queued while the worker's request is on
+// the wire is not lost when that request succeeds: the row's version moved, so it is sent
+// again.
+func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond})
+		q := b.queue(b.store, testConfig())
+		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
+		deadline := time.Now().Add(5 * time.Second)
+		for len(b.sim.Received(model.LadiFlow)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
+		b.drained(10 * time.Second)
+		if got := b.ladiflow("c-1"); got["email"] != "second@example.com" {
+			t.Fatalf("LadiFlow holds %v, want the second email", got["email"])
+		}
+	})
+}
+
+func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		cfg := testConfig()
+		cfg.MaxAge = 300 * time.Millisecond
+		q := b.queue(b.store, cfg)
+		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
+		b.drained(10 * time.Second)
+		evs := b.deliveryEvents("c-1")
+		if len(evs) != 1 || evs[0].Result != "failed" || !strings.Contains(fmt.Sprint(evs[0].Details["reason"]), "time limit passed") {
+			t.Fatalf("delivery events = %+v", evs)
+		}
+		if got := evs[0].Details["attempts"]; fmt.Sprint(got) != fmt.Sprint(len(b.sim.Received(model.LadiFlow))) {
+			t.Errorf("event says %v attempts, LadiFlow saw %d", got, len(b.sim.Received(model.LadiFlow)))
+		}
+	})
+}
+
+func TestRejectedDeliveryIsNotRetried(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
+		q := b.queue(b.store, testConfig())
+		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
+		b.drained(10 * time.Second)
+		time.Sleep(100 * time.Millisecond)
+		if n := len(b.sim.Received(model.LadiFlow)); n != 1 {
+			t.Errorf("LadiFlow got %d requests, want 1: a rejection is not retried", n)
+		}
+		if evs := b.deliveryEvents("c-1"); len(evs) != 1 || evs[0].Result != "rejected" {
+			t.Fatalf("delivery events = %+v", evs)
+		}
+	})
+}
+
+// TestTwoProcessesSendEachDeliveryOnce runs two queues, each on a store of its own over
+// one database, as two gateway processes would: every queued delivery arrives, none twice.
+func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		const n = 30
+		var customers []string
+		for i := range n {
+			customers = append(customers, fmt.Sprintf("c-%02d", i))
+		}
+		b.refs(customers...)
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		first := b.queue(b.store, testConfig())
+		second := b.queue(b.open(), testConfig())
+		var wg sync.WaitGroup
+		for i, c := range customers {
+			q := first
+			if i%2 == 1 {
+				q = second
+			}
+			wg.Go(func() { b.enqueue(q, c, fmt.Sprintf(`{"email":"%s@example.com"}`, c), int64(i)) })
+		}
+		wg.Wait()
+		time.Sleep(100 * time.Millisecond)
+		b.sim.ClearReceived()
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.drained(20 * time.Second)
+
+		sent := map[string]int{}
+		for _, r := range b.sim.Received(model.LadiFlow) {
+			var body struct {
+				ID string `json:"_id"`
+			}
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if r.Status == 200 {
+				sent[body.ID]++
+			}
+		}
+		for _, c := range customers {
+			if sent["lf-"+c] != 1 {
+				t.Errorf("%s delivered %d times, want once", c, sent["lf-"+c])
+			}
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
+)
+
+// worker sends one customer's pending delivery to one vendor.
+type worker struct {
+	river.WorkerDefaults[deliverArgs]
+	q *Queue
+}
+
+// NextRetry spaces background attempts by the queue's backoff rather than River's default.
+func (w *worker) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	return w.q.now().Add(w.q.retryDelay(job.Attempt))
+}
+
+// errStillFailing is returned to River so it schedules the next attempt.
+var errStillFailing = errors.New("vendor delivery failed; retrying")
+
+func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	q := w.q
+	c, v := job.Args.CustomerID, job.Args.Vendor
+	log := q.log.With().Str("vendor", string(v)).Int64("job", job.ID).Int("attempt", job.Attempt).Logger()
+	ctx = log.WithContext(ctx)
+
+	p, ok, err := q.store.PendingDelivery(ctx, c, v)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil // nothing waits: another path finished it
+	}
+	r := q.send(ctx, p)
+	p.Attempts++
+	switch r.Status {
+	case model.StatusOK, model.StatusSkipped:
+		done, err := q.store.FinishDelivery(ctx, c, v, p.Version, func(tx *sql.Tx) error {
+			return q.completeTx(ctx, tx, job, p, r, "delivered")
+		})
+		if err != nil {
+			return err
+		}
+		if !done {
+			// An update was merged in while this one was on its way: send again, now.
+			return river.JobSnooze(0)
+		}
+		return nil
+	case model.StatusRejected:
+		return q.giveUp(ctx, job, r)
+	}
+	// The time limit is checked after an attempt, so a delivery that waited out a
+	// gateway outage still gets its chance.
+	if q.now().After(p.ExpiresAt) {
+		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+reason(r)
+		return q.giveUp(ctx, job, r)
+	}
+	if err := q.store.NoteAttempt(ctx, c, v, reason(r)); err != nil {
+		log.Error().Err(err).Msg("note delivery attempt")
+	}
+	log.Warn().Str("status", string(r.Status)).Msg("queued delivery failed; will retry")
+	return errStillFailing
+}
+
+// send rebuilds the canonical update from what waits, lays the customer's current refs
+// under it and delivers it to the one vendor, with the same retries, breaker and deadline
+// as a request.
+func (q *Queue) send(ctx context.Context, p store.Pending) model.VendorResult {
+	body, err := p.Fields.Update()
+	if err != nil {
+		return failedPlan(err)
+	}
+	body.Vendors = []model.Vendor{p.Vendor}
+	u, err := model.Prepare(p.CustomerID, body, q.cfg.Region)
+	if err != nil {
+		return failedPlan(err)
+	}
+	refs, _, err := q.store.Refs(ctx, p.CustomerID)
+	if err != nil {
+		return model.VendorResult{Status: model.StatusFailed, Reason: "read vendor refs: " + err.Error()}
+	}
+	u.Fields.VendorRefs = &refs
+	plans, err := q.fanout.Plan(u)
+	if err != nil {
+		return failedPlan(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
+	defer cancel()
+	res := q.fanout.Deliver(ctx, u, plans)
+	return res.Results[p.Vendor]
+}
+
+// failedPlan is an update that can no longer be planned (the vendor's keys were removed,
+// its credentials unset): sending again would not help.
+func failedPlan(err error) model.VendorResult {
+	return model.VendorResult{Status: model.StatusRejected, Reason: "cannot be planned any more: " + err.Error()}
+}
+
+// giveUp removes the delivery, completes its job and records why, all in one transaction.
+func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], r model.VendorResult) error {
+	_, _, err := q.store.DropDelivery(ctx, job.Args.CustomerID, job.Args.Vendor, func(tx *sql.Tx, p store.Pending, found bool) error {
+		if !found {
+			_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
+			return err
+		}
+		p.Attempts++
+		return q.completeTx(ctx, tx, job, p, r, "given up")
+	})
+	return err
+}
+
+// completeTx completes the running job and records the delivery's outcome in tx, the
+// transaction that removes its pending row: the row, the job and the audit trail change
+// together.
+func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult, verb string) error {
+	if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
+		return err
+	}
+	return q.store.RecordEventTx(ctx, tx, q.deliveryEvent(p, r, verb))
+}
+
+// deliveryEvent is a delivery's outcome for the gateway's audit trail: field names, never values.
+func (q *Queue) deliveryEvent(p store.Pending, r model.VendorResult, verb string) model.AuditEvent {
+	details := map[string]any{
+		"vendor":      string(p.Vendor),
+		"status":      string(r.Status),
+		"fields":      p.Fields.Names(),
+		"request_ids": p.RequestIDs,
+		"attempts":    p.Attempts,
+		"queued_at":   p.QueuedAt.Format(time.RFC3339Nano),
+	}
+	if why := reason(r); why != "" {
+		details["reason"] = why
+	}
+	return model.AuditEvent{
+		Source:     model.SourceGateway,
+		OccurredAt: q.now().UTC(),
+		Type:       model.TypeAutomatic,
+		Kind:       model.KindVendorDelivery,
+		CustomerID: p.CustomerID,
+		Summary:    fmt.Sprintf("queued delivery to %s %s", p.Vendor.DisplayName(), verb),
+		Result:     string(r.Status),
+		Details:    details,
+	}
+}
+
+// reason is what went wrong, in the words the answer to a request would use.
+func reason(r model.VendorResult) string {
+	parts := []string{}
+	if r.Reason != "" {
+		parts = append(parts, r.Reason)
+	}
+	if r.Error != nil {
+		parts = append(parts, r.Error.Error())
+	}
+	return strings.Join(slices.Compact(parts), ": ")
+}
