@@ -40,7 +40,8 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 				badRequest(w, r, "unreadable body", model.FieldErrors{{Field: "body", Message: err.Error()}})
 				return
 			}
-			reply, conflict, err := s.BeginIdempotent(r.Context(), key, store.RequestHash(r.Method, r.URL.RequestURI(), body), time.Now())
+			claimedAt := time.Now()
+			reply, conflict, err := s.BeginIdempotent(r.Context(), key, store.RequestHash(r.Method, r.URL.RequestURI(), body), claimedAt)
 			switch {
 			case errors.Is(err, store.ErrInFlight):
 				w.Header().Set("Retry-After", "1")
@@ -62,28 +63,29 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 				w.WriteHeader(reply.Status)
 				_, _ = w.Write(reply.Body)
 			default:
-				serveAndKeep(w, r, next, s, key)
+				serveAndKeep(w, r, next, s, key, claimedAt)
 			}
 		})
 	}
 }
 
-// serveAndKeep serves the request and stores its reply under key. A 5xx, a panic or a
-// handler that wrote nothing is released, so a retry with the same key tries again.
-func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s *store.Store, key string) {
+// serveAndKeep serves the request and stores its reply under key, claimed at claimedAt. A
+// 5xx, a panic or a handler that wrote nothing is released, so a retry with the same key
+// tries again.
+func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s *store.Store, key string, claimedAt time.Time) {
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
 		// Keep the reply even when the caller hung up: the retry must find it.
 		ctx := context.WithoutCancel(r.Context())
 		if p := recover(); p != nil {
-			_ = s.ReleaseIdempotent(ctx, key)
+			_ = s.ReleaseIdempotent(ctx, key, claimedAt)
 			panic(p) // the recoverer answers 500
 		}
 		var err error
 		if rec.status == 0 || rec.status >= 500 {
-			err = s.ReleaseIdempotent(ctx, key)
+			err = s.ReleaseIdempotent(ctx, key, claimedAt)
 		} else {
-			err = s.FinishIdempotent(ctx, key, rec.status, rec.body.Bytes())
+			err = s.FinishIdempotent(ctx, key, claimedAt, rec.status, rec.body.Bytes())
 		}
 		if err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("keep idempotent reply")

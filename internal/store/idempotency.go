@@ -137,14 +137,16 @@ func affectedOne(res sql.Result, err error) (bool, error) {
 	return n == 1, err
 }
 
-// FinishIdempotent stores the reply to the request that holds key, for its repeats.
-func (s *Store) FinishIdempotent(ctx context.Context, key string, status int, body []byte) error {
+// FinishIdempotent stores the reply to the request that claimed key at claimedAt (the time
+// it gave BeginIdempotent), for its repeats. A claim another request has since taken over
+// is not this request's to finish: ErrNotClaimed.
+func (s *Store) FinishIdempotent(ctx context.Context, key string, claimedAt time.Time, status int, body []byte) error {
 	if body == nil {
 		body = []byte{}
 	}
 	res, err := s.w.ExecContext(ctx, `
-		UPDATE idempotency_keys SET status = $2, reply = $3 WHERE idem_key = $1 AND status IS NULL`,
-		key, status, body)
+		UPDATE idempotency_keys SET status = $2, reply = $3 WHERE idem_key = $1 AND status IS NULL AND claimed_at = $4`,
+		key, status, body, nanos(claimedAt))
 	ok, err := affectedOne(res, err)
 	if err != nil {
 		return fmt.Errorf("store: finish idempotency key: %w", err)
@@ -155,10 +157,11 @@ func (s *Store) FinishIdempotent(ctx context.Context, key string, status int, bo
 	return nil
 }
 
-// ReleaseIdempotent gives up an in-flight claim without a reply (the request failed inside
-// the gateway or was cancelled), so that a retry with the key is handled afresh.
-func (s *Store) ReleaseIdempotent(ctx context.Context, key string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE idem_key = $1 AND status IS NULL`, key); err != nil {
+// ReleaseIdempotent gives up the in-flight claim made at claimedAt without a reply (the
+// request failed inside the gateway or was cancelled), so that a retry with the key is
+// handled afresh. A claim another request has since taken over stays.
+func (s *Store) ReleaseIdempotent(ctx context.Context, key string, claimedAt time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE idem_key = $1 AND status IS NULL AND claimed_at = $2`, key, nanos(claimedAt)); err != nil {
 		return fmt.Errorf("store: release idempotency key: %w", err)
 	}
 	return nil

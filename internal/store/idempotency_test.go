@@ -30,11 +30,11 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 	for _, st := range steps {
 		switch st.op {
 		case "finish":
-			if err := s.FinishIdempotent(t.Context(), st.key, st.status, st.body); !errors.Is(err, st.wantErr) {
+			if err := s.FinishIdempotent(t.Context(), st.key, st.at, st.status, st.body); !errors.Is(err, st.wantErr) {
 				t.Fatalf("%s: FinishIdempotent = %v, want %v", st.name, err, st.wantErr)
 			}
 		case "release":
-			if err := s.ReleaseIdempotent(t.Context(), st.key); err != nil {
+			if err := s.ReleaseIdempotent(t.Context(), st.key, st.at); err != nil {
 				t.Fatalf("%s: ReleaseIdempotent = %v", st.name, err)
 			}
 		default:
@@ -66,17 +66,17 @@ func TestIdempotencyLifecycle(t *testing.T) {
 		{name: "a new key is claimed", key: "k-1", hash: hashA, at: t0},
 		{name: "a repeat while in flight waits", key: "k-1", hash: hashA, at: t0.Add(time.Second), wantErr: ErrInFlight},
 		{name: "another body while in flight conflicts", key: "k-1", hash: hashB, at: t0.Add(time.Second), wantConflict: true},
-		{name: "the first reply is stored", op: "finish", key: "k-1", status: 207, body: body},
-		{name: "a second finish finds no claim", op: "finish", key: "k-1", status: 500, wantErr: ErrNotClaimed},
+		{name: "the first reply is stored", op: "finish", key: "k-1", at: t0, status: 207, body: body},
+		{name: "a second finish finds no claim", op: "finish", key: "k-1", at: t0, status: 500, wantErr: ErrNotClaimed},
 		{name: "a repeat gets the first reply", key: "k-1", hash: hashA, at: t0.Add(time.Minute), wantReply: first},
 		{name: "the last instant within 24h still replays", key: "k-1", hash: hashA, at: t0.Add(IdempotencyTTL - time.Nanosecond), wantReply: first},
 		{name: "another body after the reply conflicts", key: "k-1", hash: hashB, at: t0.Add(time.Hour), wantConflict: true},
 		{name: "after 24h the key is claimed afresh", key: "k-1", hash: hashA, at: t0.Add(IdempotencyTTL)},
-		{name: "the renewed claim finishes", op: "finish", key: "k-1", status: 200, body: nil},
+		{name: "the renewed claim finishes", op: "finish", key: "k-1", at: t0.Add(IdempotencyTTL), status: 200, body: nil},
 		{name: "the renewed reply replays", key: "k-1", hash: hashA, at: t0.Add(IdempotencyTTL + time.Hour), wantReply: renewed},
-		{name: "a finish on an unknown key finds no claim", op: "finish", key: "k-unknown", status: 200, wantErr: ErrNotClaimed},
+		{name: "a finish on an unknown key finds no claim", op: "finish", key: "k-unknown", at: t0, status: 200, wantErr: ErrNotClaimed},
 		{name: "keys are independent", key: "k-2", hash: hashB, at: t0.Add(time.Minute)},
-		{name: "k-2 answers", op: "finish", key: "k-2", status: 200, body: []byte("{}")},
+		{name: "k-2 answers", op: "finish", key: "k-2", at: t0.Add(time.Minute), status: 200, body: []byte("{}")},
 		{name: "after 24h a key takes another body", key: "k-2", hash: hashA, at: t0.Add(time.Minute + IdempotencyTTL)},
 	}
 	forEachEngine(t, func(t *testing.T, s *Store) { runIdemSteps(t, s, steps) })
@@ -92,12 +92,17 @@ func TestIdempotencyAbandonedClaims(t *testing.T) {
 		{name: "within the lease it is in flight", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease - time.Nanosecond), wantErr: ErrInFlight},
 		{name: "past the lease it is taken over", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease)},
 		{name: "the new owner holds a fresh lease", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + time.Minute), wantErr: ErrInFlight},
-		{name: "the new owner finishes", op: "finish", key: "k-lease", status: 200, body: []byte("ok")},
+		// The first owner's process was only stuck: its late release or finish must not
+		// drop or answer the claim the new owner holds.
+		{name: "the old owner's release leaves the new claim", op: "release", key: "k-lease", at: t0},
+		{name: "the old owner cannot finish", op: "finish", key: "k-lease", at: t0, status: 500, wantErr: ErrNotClaimed},
+		{name: "still in flight for the new owner", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + time.Minute), wantErr: ErrInFlight},
+		{name: "the new owner finishes", op: "finish", key: "k-lease", at: t0.Add(DefaultInFlightLease), status: 200, body: []byte("ok")},
 		{name: "claim to release", key: "k-release", hash: hashA, at: t0},
-		{name: "release", op: "release", key: "k-release"},
+		{name: "release", op: "release", key: "k-release", at: t0},
 		{name: "after a release even another body is claimed", key: "k-release", hash: hashB, at: t0.Add(time.Second)},
-		{name: "release does not drop a stored reply", op: "finish", key: "k-release", status: 200, body: []byte("kept")},
-		{name: "release after finish", op: "release", key: "k-release"},
+		{name: "release does not drop a stored reply", op: "finish", key: "k-release", at: t0.Add(time.Second), status: 200, body: []byte("kept")},
+		{name: "release after finish", op: "release", key: "k-release", at: t0.Add(time.Second)},
 		{name: "the reply is still there", key: "k-release", hash: hashB, at: t0.Add(time.Minute),
 			wantReply: &IdempotentReply{Status: 200, Body: []byte("kept"), BodyHash: hashB, CreatedAt: t0.Add(time.Second)}},
 	}
