@@ -4,8 +4,9 @@
 # docker build --target vendorsim -t customer-gateway-vendorsim .  the vendor simulator
 #
 # Both images are distroless: a static binary (CGO off, the zone database compiled in), CA
-# certificates, no shell, user nonroot. cmd/gateway/deploy_test.go checks this file against
-# go.mod and docker-compose.yml.
+# certificates, no shell, user nonroot. The gateway keeps its SQLite store in /data, a volume
+# owned by nonroot. cmd/gateway/deploy_test.go checks this file against go.mod and
+# docker-compose.yml.
 
 # The builder runs on the build machine's platform and cross-compiles, so a multi-platform
 # build (--platform linux/amd64,linux/arm64) needs no emulation. Its Go is go.mod's go line.
@@ -20,6 +21,8 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/gateway ./cmd/vendorsim
+# The gateway's data directory: distroless has no shell to make it in the runtime stage.
+RUN mkdir -p /out/data
 
 # The simulator: HappyTalk, LadiFlow and EngageLab on :9090, with the sandbox credentials.
 FROM gcr.io/distroless/static-debian12:nonroot AS vendorsim
@@ -36,6 +39,11 @@ ENTRYPOINT ["/vendorsim"]
 # The gateway: the default target, so it must stay the last stage.
 FROM gcr.io/distroless/static-debian12:nonroot AS gateway
 COPY --from=build /out/gateway /gateway
+# The store: vendor refs, Idempotency-Key replies, audit events and queued deliveries. nonroot
+# (65532) must own /data to write it; a new named volume mounted there takes that owner.
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV GATEWAY_DATABASE_URL=sqlite:///data/gateway.db
+VOLUME /data
 USER nonroot:nonroot
 EXPOSE 8080
 # Asks http://127.0.0.1<GATEWAY_ADDR port>/readyz: 503 while starting or draining.

@@ -144,12 +144,23 @@ func gatewayEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// startGateway runs the binary with --sandbox on addr, in a fresh working directory.
 func startGateway(t *testing.T, bin, addr string, env ...string) *gatewayProcess {
 	t.Helper()
+	return startProcess(t, bin, []string{"--sandbox"}, append([]string{"GATEWAY_ADDR=" + addr}, env...)...)
+}
+
+// startProcess runs the binary with args and the given environment (no other gateway
+// variable of the test's own), debug logs and a 5s shutdown timeout, in a fresh working
+// directory; it is killed when the test ends if it has not exited.
+func startProcess(t *testing.T, bin string, args []string, env ...string) *gatewayProcess {
+	t.Helper()
 	p := &gatewayProcess{output: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "--sandbox")
+	p.cmd = exec.Command(bin, args...)
+	// The default store, sqlite://gateway.db, lands in the working directory: a fresh one.
+	p.cmd.Dir = t.TempDir()
 	// Debug level: the log check below covers every line the gateway can write.
-	p.cmd.Env = append(gatewayEnv("GATEWAY_ADDR="+addr, "GATEWAY_LOG_LEVEL=debug", "GATEWAY_SHUTDOWN_TIMEOUT=5s"), env...)
+	p.cmd.Env = append(gatewayEnv("GATEWAY_LOG_LEVEL=debug", "GATEWAY_SHUTDOWN_TIMEOUT=5s"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

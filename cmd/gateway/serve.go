@@ -14,6 +14,7 @@ import (
 	openapi "github.com/customergateway/gateway/api"
 	"github.com/customergateway/gateway/internal/api"
 	"github.com/customergateway/gateway/internal/config"
+	"github.com/customergateway/gateway/internal/queue"
 )
 
 // serve wires the gateway from the environment and serves until ctx is cancelled, then
@@ -38,12 +39,19 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	deps, err := wire(ctx, cfg, logger, contract)
+	w, err := wire(ctx, cfg, logger, contract)
 	if err != nil {
 		return err
 	}
+	deps := w.deps
 	if deps.Store != nil {
 		defer deps.Store.Close()
+	}
+	if w.queue != nil {
+		// Deliveries queued before a restart (or by another replica) start going out now.
+		if err := w.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start delivery queue: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -74,7 +82,12 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	time.Sleep(cfg.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	// In-flight requests and running background deliveries drain side by side, within the
+	// one timeout.
+	queueDone := stopQueue(shutdownCtx, w.queue, logger)
+	err = srv.Shutdown(shutdownCtx)
+	<-queueDone
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -82,6 +95,24 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// stopQueue lets running deliveries finish until ctx ends, and closes the channel it
+// answers when the queue has stopped. What is cut off stays queued in the store for the
+// next start or another replica.
+func stopQueue(ctx context.Context, q *queue.Queue, logger zerolog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if q == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		if err := q.Stop(ctx); err != nil {
+			logger.Warn().Err(err).Msg("delivery queue stopped with deliveries cut off; they stay queued")
+		}
+	}()
+	return done
 }
 
 func newLogger(cfg config.Config, stdout io.Writer) (zerolog.Logger, error) {

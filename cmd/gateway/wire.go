@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,17 +20,25 @@ import (
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
 )
 
+// wired is the gateway built from its configuration: what the HTTP surface needs, and the
+// delivery queue serve starts and stops (nil without a store).
+type wired struct {
+	deps  api.Deps
+	queue *queue.Queue
+}
+
 // wire builds every concrete piece from the configuration, once.
-func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contract *api.Contract) (api.Deps, error) {
+func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contract *api.Contract) (wired, error) {
 	if !model.KnownRegion(cfg.DefaultRegion) {
-		return api.Deps{}, fmt.Errorf("GATEWAY_DEFAULT_REGION: %q is not an ISO 3166-1 region with phone numbers", cfg.DefaultRegion)
+		return wired{}, fmt.Errorf("GATEWAY_DEFAULT_REGION: %q is not an ISO 3166-1 region with phone numbers", cfg.DefaultRegion)
 	}
 	ht, err := newHappyTalk(cfg)
 	if err != nil {
-		return api.Deps{}, err
+		return wired{}, err
 	}
 	lf := ladiflow.New(ladiflow.Config{BaseURL: cfg.LadiFlowBaseURL, APIKey: cfg.LadiFlowAPIKey}, vendorhttp.NewClient())
 	el := engagelab.New(engagelab.Config{BaseURL: cfg.EngageLabBaseURL, APIKey: cfg.EngageLabAPIKey, APISecret: cfg.EngageLabAPISecret}, vendorhttp.NewClient())
@@ -42,25 +51,20 @@ func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contrac
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 	}
-	var st *store.Store
-	if cfg.DatabaseURL != "" {
-		// An Idempotency-Key claim must outlive the slowest request, or a retry would take
-		// over a key still being answered and send twice.
-		lease := max(store.DefaultInFlightLease, 2*cfg.RequestTimeout+time.Minute)
-		if st, err = store.Open(ctx, cfg.DatabaseURL, store.WithInFlightLease(lease)); err != nil {
-			return api.Deps{}, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
-		}
-		logger.Info().Str("engine", st.Engine()).Msg("store open, migrations applied")
+	f := fanout.New(policy, m.ObserveDelivery, ht, lf, el)
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return wired{}, err
 	}
 	auditSvc, err := newAudit(cfg, ht, st)
 	if err != nil {
-		return api.Deps{}, err
+		return wired{}, errors.Join(err, closeStore(st))
 	}
-	return api.Deps{
+	w := wired{deps: api.Deps{
 		Logger:         logger,
 		Contract:       contract,
 		Document:       openapi.Document,
-		Fanout:         fanout.New(policy, m.ObserveDelivery, ht, lf, el),
+		Fanout:         f,
 		Audit:          auditSvc,
 		Store:          st,
 		EUIDs:          el,
@@ -69,7 +73,51 @@ func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contrac
 		DefaultRegion:  cfg.DefaultRegion,
 		RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
-	}, nil
+	}}
+	if st != nil {
+		if w.queue, err = queue.New(st, f, queueConfig(cfg), logger); err != nil {
+			return wired{}, errors.Join(err, st.Close())
+		}
+		w.deps.Queue = w.queue
+		m.WatchQueue(st.CountPending)
+	}
+	return w, nil
+}
+
+// openStore opens GATEWAY_DATABASE_URL, or answers nil when it is "none".
+func openStore(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*store.Store, error) {
+	if cfg.DatabaseURL == config.NoDatabase {
+		logger.Warn().Msg("GATEWAY_DATABASE_URL=none: nothing is remembered and failed deliveries are not queued")
+		return nil, nil
+	}
+	// An Idempotency-Key claim must outlive the slowest request, or a retry would take
+	// over a key still being answered and send twice.
+	lease := max(store.DefaultInFlightLease, 2*cfg.RequestTimeout+time.Minute)
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithInFlightLease(lease))
+	if err != nil {
+		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
+	}
+	logger.Info().Str("engine", st.Engine()).Msg("store open, migrations applied")
+	return st, nil
+}
+
+func closeStore(st *store.Store) error {
+	if st == nil {
+		return nil
+	}
+	return st.Close()
+}
+
+func queueConfig(cfg config.Config) queue.Config {
+	return queue.Config{
+		MaxAge:       cfg.QueueMaxAge,
+		Backoff:      cfg.QueueBackoff,
+		MaxBackoff:   cfg.QueueMaxBackoff,
+		Workers:      cfg.QueueWorkers,
+		PollInterval: cfg.QueuePoll,
+		SendTimeout:  cfg.RequestTimeout,
+		Region:       cfg.DefaultRegion,
+	}
 }
 
 func newHappyTalk(cfg config.Config) (*happytalk.Adapter, error) {

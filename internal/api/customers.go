@@ -21,23 +21,27 @@ import (
 // rules, plan every vendor (a 422 here means nothing was sent), then deliver or dry-run.
 func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received := time.Now()
 		id := chi.URLParam(r, "customer_id")
 		body, err := decodeUpdate(r)
 		if err != nil {
 			badRequest(w, r, "malformed JSON body", model.FieldErrors{{Field: "body", Message: err.Error()}})
 			return
 		}
+		dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
+		sent := newSent(body) // what the caller sent, before the store fills in refs
 		u, err := model.Prepare(id, body, region)
 		if !answerModelError(w, r, err) {
+			if !dry {
+				mem.refused(r.Context(), id, sent.fields, err)
+			}
 			return
 		}
-		sent := newSent(body) // what the caller sent, before the store fills in refs
 		if err := mem.recall(r.Context(), u); err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("recall vendor refs")
 			internalError(w, r)
 			return
 		}
-		dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
 		plans, err := mem.plan(r.Context(), f, u, dry, &sent)
 		var unresolved *euidError
 		if errors.As(err, &unresolved) {
@@ -48,6 +52,9 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 			return
 		}
 		if !answerModelError(w, r, err) {
+			if !dry {
+				mem.refused(r.Context(), id, sent.fields, err)
+			}
 			return
 		}
 		if dry {
@@ -64,7 +71,16 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 		// the request's values (logger, id) but not its cancellation.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deadline)
 		defer cancel()
-		res := f.Deliver(ctx, u, plans)
+		async := mem.canQueue() && prefersAsync(r)
+		res, err := mem.deliver(ctx, f, delivery{u: u, plans: plans, body: body, received: received, async: async, requestID: requestIDFrom(r.Context())})
+		if err != nil {
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("read queued deliveries")
+			internalError(w, r)
+			return
+		}
+		if async {
+			w.Header().Set("Preference-Applied", "respond-async")
+		}
 		logOutcome(r.Context(), res)
 		mem.record(r.Context(), u.CustomerID, sent.fields, res, changedRefs)
 		writeJSON(w, r, res.Outcome.HTTPStatus(), res)

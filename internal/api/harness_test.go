@@ -23,6 +23,7 @@ import (
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/vendorsim"
 )
@@ -74,6 +75,9 @@ type gatewayOptions struct {
 	deadline time.Duration
 	disabled model.Vendor // a vendor configured without credentials
 	store    bool         // a SQLite store in a temporary directory
+	// queue adds the durable delivery queue (and a store) on dbURL, a SQLite file when empty.
+	queue bool
+	dbURL string
 }
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
@@ -113,8 +117,14 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	acfg.CursorKey = []byte("test-cursor-key")
 	var st *store.Store
 	sources := []audit.Source{{Reader: ht, Location: seoul, DayWindows: true}}
+	if opts.queue {
+		opts.store = true
+	}
+	if opts.dbURL == "" {
+		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
+	}
 	if opts.store {
-		st, err = store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "gateway.db"))
+		st, err = store.Open(context.Background(), opts.dbURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,6 +136,11 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	rd := &Readiness{}
 	rd.Set(true)
 	f := fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el)
+	var q Queue
+	if opts.queue {
+		q = startQueue(t, st, f)
+		m.WatchQueue(st.CountPending)
+	}
 	h := NewServer(Deps{
 		Logger:         zerolog.New(logs).With().Timestamp().Logger(),
 		Contract:       loadContract(t),
@@ -134,6 +149,7 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		Audit:          audit.New(acfg, sources...),
 		Store:          st,
 		EUIDs:          el,
+		Queue:          q,
 		Metrics:        m,
 		Readiness:      rd,
 		DefaultRegion:  "KR",
@@ -143,6 +159,25 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, url: srv.URL, logs: logs}
+}
+
+// startQueue runs a delivery queue with short delays until the test ends.
+func startQueue(t testing.TB, st *store.Store, f *fanout.Fanout) *queue.Queue {
+	t.Helper()
+	q, err := queue.New(st, f, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Workers: 4, PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second, Region: "KR"}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+	return q
 }
 
 // do sends a request and returns the status, headers and body.

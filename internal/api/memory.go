@@ -21,11 +21,20 @@ type EUIDResolver interface {
 }
 
 // memory is what the gateway remembers between updates when a store is configured: each
-// customer's vendor refs, EngageLab EUIDs it resolved, and one audit event per update.
-// A nil *memory remembers nothing.
+// customer's vendor refs, EngageLab EUIDs it resolved, deliveries still to make (the
+// durable queue), and one audit event per update. A nil *memory remembers nothing.
 type memory struct {
 	store *store.Store
 	euids EUIDResolver
+	// queue is the durable delivery queue; nil: failed deliveries are not retried later.
+	queue Queue
+}
+
+// Queue is the durable delivery queue as the API uses it (internal/queue).
+type Queue interface {
+	Waiting(ctx context.Context, customerID string) ([]model.Vendor, error)
+	Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (store.Pending, error)
+	FirstRetry() time.Time
 }
 
 // recall lays the refs stored for u's customer under the ones the update carries: a ref
@@ -144,20 +153,56 @@ func (m *memory) record(reqCtx context.Context, customerID string, fields []stri
 	for v, r := range res.Results {
 		vendors[string(v)] = string(r.Status)
 	}
+	m.recordEvent(ctx, customerID, string(res.Outcome), map[string]any{
+		"fields":       fields,
+		"vendors":      vendors,
+		"refs_changed": changedRefs,
+		"request_id":   requestIDFrom(ctx),
+	})
+}
+
+// refused records err when it is a 422 (the update cannot be delivered as asked); other
+// errors are malformed requests or the gateway's own failures, not updates.
+func (m *memory) refused(ctx context.Context, customerID string, fields []string, err error) {
+	var errs model.FieldErrors
+	if errors.As(err, &errs) {
+		m.recordRefused(ctx, customerID, fields, errs)
+	}
+}
+
+// resultUndeliverable is the audit result of an update refused with 422: nothing was sent.
+const resultUndeliverable = "undeliverable"
+
+// recordRefused writes an update refused with 422 (nothing sent) to the audit trail: the
+// fields it carried and the fields and vendors the refusal named, never the messages, which
+// may quote a value.
+func (m *memory) recordRefused(reqCtx context.Context, customerID string, fields []string, errs model.FieldErrors) {
+	if m == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), 5*time.Second)
+	defer cancel()
+	refused := make([]map[string]string, 0, len(errs))
+	for _, e := range errs {
+		refused = append(refused, map[string]string{"field": e.Field, "vendor": string(e.Vendor)})
+	}
+	m.recordEvent(ctx, customerID, resultUndeliverable, map[string]any{
+		"fields":     fields,
+		"refused":    refused,
+		"request_id": requestIDFrom(ctx),
+	})
+}
+
+func (m *memory) recordEvent(ctx context.Context, customerID, result string, details map[string]any) {
 	e := model.AuditEvent{
 		Source:     model.SourceGateway,
 		OccurredAt: time.Now().UTC(),
 		Type:       model.TypeAutomatic,
 		Kind:       model.KindCustomerUpdate,
 		CustomerID: customerID,
-		Summary:    "customer update: " + string(res.Outcome),
-		Result:     string(res.Outcome),
-		Details: map[string]any{
-			"fields":       fields,
-			"vendors":      vendors,
-			"refs_changed": changedRefs,
-			"request_id":   requestIDFrom(ctx),
-		},
+		Summary:    "customer update: " + result,
+		Result:     result,
+		Details:    details,
 	}
 	if err := m.store.RecordEvent(ctx, e); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")

@@ -213,3 +213,32 @@ func TestEUIDResolutionFailureIs502AndRetryable(t *testing.T) {
 		t.Fatalf("retry: %d %s", status, b)
 	}
 }
+
+// An update refused with 422 sent nothing, and the audit trail says so: the fields it
+// carried and what the refusal named, never a value. A refused dry run records nothing.
+func TestRefusedUpdateIsRecorded(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{store: true})
+	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	refused := `{"email":"secret@example.com","phone":"1234","vendors":["ladiflow"]}`
+	if status, _, body := g.do(http.MethodPut, "/customers/c-30?dry_run=true", refused); status != http.StatusUnprocessableEntity {
+		t.Fatalf("dry run: %d %s", status, body)
+	}
+	if status, _, body := g.do(http.MethodPut, "/customers/c-30", refused); status != http.StatusUnprocessableEntity {
+		t.Fatalf("update: %d %s", status, body)
+	}
+	to := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	_, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": from, "to": to, "source": "gateway", "customer_id": "c-30"}), "")
+	var p audit.Page
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Events) != 1 || p.Events[0].Result != resultUndeliverable || !strings.Contains(string(body), `{"field":"phone","vendor":""}`) {
+		t.Fatalf("want one undeliverable event naming phone: %s", body)
+	}
+	if strings.Contains(string(body), "secret@example.com") || strings.Contains(string(body), `"1234"`) {
+		t.Fatalf("event carries values: %s", body)
+	}
+	if g.received() != 0 {
+		t.Fatal("a refused update reached a vendor")
+	}
+}

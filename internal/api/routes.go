@@ -14,7 +14,7 @@ func routes(d Deps) http.Handler {
 
 	var mem *memory
 	if d.Store != nil {
-		mem = &memory{store: d.Store, euids: d.EUIDs}
+		mem = &memory{store: d.Store, euids: d.EUIDs, queue: d.Queue}
 	}
 	r.With(limitBody(d.MaxBodyBytes), d.Contract.validated(customerRules(d.DefaultRegion)), idempotent(d.Store)).
 		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Fanout, mem, d.DefaultRegion, d.RequestTimeout))

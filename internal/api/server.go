@@ -23,7 +23,9 @@ type Deps struct {
 	// Store remembers refs, Idempotency-Key replies and audit events; nil: nothing is kept.
 	Store *store.Store
 	// EUIDs resolves EngageLab EUIDs when a store keeps them.
-	EUIDs         EUIDResolver
+	EUIDs EUIDResolver
+	// Queue retries failed deliveries in the background; used only with Store.
+	Queue         Queue
 	Metrics       *metrics.Metrics
 	Readiness     *Readiness
 	DefaultRegion string

@@ -76,9 +76,9 @@ func checkFilters(q Query) model.FieldErrors {
 		errs = append(errs, model.FieldError{Field: "type", Message: "must be manual or automatic"})
 	}
 	switch q.Kind {
-	case "", model.KindArchive, model.KindKeyIssued, model.KindManagerAction, model.KindCustomerUpdate:
+	case "", model.KindArchive, model.KindKeyIssued, model.KindManagerAction, model.KindCustomerUpdate, model.KindVendorDelivery:
 	default:
-		errs = append(errs, model.FieldError{Field: "kind", Message: "must be archive, key_issued, manager_action or customer_update"})
+		errs = append(errs, model.FieldError{Field: "kind", Message: "must be archive, key_issued, manager_action, customer_update or vendor_delivery"})
 	}
 	return errs
 }

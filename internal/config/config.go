@@ -28,7 +28,12 @@ type Config struct {
 	AuditMaxDays    int           `envconfig:"GATEWAY_AUDIT_MAX_DAYS" default:"31"`
 	AuditFetches    int           `envconfig:"GATEWAY_AUDIT_CONCURRENCY" default:"4"`
 	CursorSecret    string        `envconfig:"GATEWAY_CURSOR_SECRET"`
-	DatabaseURL     string        `envconfig:"GATEWAY_DATABASE_URL"`
+	DatabaseURL     string        `envconfig:"GATEWAY_DATABASE_URL" default:"sqlite://gateway.db"`
+	QueueMaxAge     time.Duration `envconfig:"GATEWAY_QUEUE_MAX_AGE" default:"24h"`
+	QueueBackoff    time.Duration `envconfig:"GATEWAY_QUEUE_BACKOFF" default:"1s"`
+	QueueMaxBackoff time.Duration `envconfig:"GATEWAY_QUEUE_MAX_BACKOFF" default:"5m"`
+	QueueWorkers    int           `envconfig:"GATEWAY_QUEUE_WORKERS" default:"8"`
+	QueuePoll       time.Duration `envconfig:"GATEWAY_QUEUE_POLL_INTERVAL" default:"1s"`
 
 	HappyTalkBaseURL      string `envconfig:"HAPPYTALK_BASE_URL" default:"https://customer.happytalk.io"`
 	HappyTalkToken        string `envconfig:"HAPPYTALK_TOKEN"`
@@ -43,6 +48,10 @@ type Config struct {
 	EngageLabAPIKey    string `envconfig:"ENGAGELAB_API_KEY"`
 	EngageLabAPISecret string `envconfig:"ENGAGELAB_API_SECRET"`
 }
+
+// NoDatabase as GATEWAY_DATABASE_URL runs the gateway without a store: nothing is
+// remembered between requests and failed deliveries are not queued.
+const NoDatabase = "none"
 
 // Load reads the configuration from the process environment (tests use t.Setenv, or
 // start the binary with its own environment).
@@ -83,6 +92,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEWAY_SHUTDOWN_DELAY must not be negative")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be at least 1024")
+	case c.QueueMaxAge <= 0:
+		return fmt.Errorf("GATEWAY_QUEUE_MAX_AGE must be positive")
+	case c.QueueBackoff < time.Millisecond:
+		return fmt.Errorf("GATEWAY_QUEUE_BACKOFF must be at least 1ms")
+	case c.QueueMaxBackoff < c.QueueBackoff:
+		return fmt.Errorf("GATEWAY_QUEUE_MAX_BACKOFF must be at least GATEWAY_QUEUE_BACKOFF")
+	case c.QueueWorkers < 1:
+		return fmt.Errorf("GATEWAY_QUEUE_WORKERS must be at least 1")
+	case c.QueuePoll < time.Millisecond:
+		return fmt.Errorf("GATEWAY_QUEUE_POLL_INTERVAL must be at least 1ms")
+	case c.DatabaseURL == "":
+		return fmt.Errorf("GATEWAY_DATABASE_URL must name a database, or be %q to run without one", NoDatabase)
 	case c.LogFormat != "json" && c.LogFormat != "console":
 		return fmt.Errorf("GATEWAY_LOG_FORMAT must be json or console, not %q", c.LogFormat)
 	}

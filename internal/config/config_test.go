@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -10,7 +11,8 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DefaultRegion != "KR" || c.HappyTalkTimezone != "Asia/Seoul" || c.AuditMaxDays != 31 {
+	if c.Addr != ":8080" || c.DefaultRegion != "KR" || c.HappyTalkTimezone != "Asia/Seoul" || c.AuditMaxDays != 31 ||
+		c.DatabaseURL != "sqlite://gateway.db" || c.QueueMaxAge != 24*time.Hour || c.QueueBackoff != time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -24,6 +26,12 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"GATEWAY_LOG_FORMAT", "xml"},
 		{"GATEWAY_SHUTDOWN_DELAY", "-1s"},
 		{"GATEWAY_MAX_BODY_BYTES", "10"},
+		{"GATEWAY_DATABASE_URL", ""},
+		{"GATEWAY_QUEUE_MAX_AGE", "0s"},
+		{"GATEWAY_QUEUE_BACKOFF", "0s"},
+		{"GATEWAY_QUEUE_MAX_BACKOFF", "500ms"},
+		{"GATEWAY_QUEUE_WORKERS", "0"},
+		{"GATEWAY_QUEUE_POLL_INTERVAL", "0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

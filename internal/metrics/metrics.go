@@ -3,6 +3,8 @@
 package metrics
 
 import (
+	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,6 +50,23 @@ func (m *Metrics) Handler() http.Handler {
 // ObserveRequest records one served request.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// WatchQueue reports the deliveries waiting in the durable queue, as count answers at each
+// scrape (the store's count: every replica's deliveries).
+func (m *Metrics) WatchQueue(count func(ctx context.Context) (int, error)) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_deliveries_queued",
+		Help: "Vendor deliveries waiting in the durable queue (one per customer and vendor), across replicas.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := count(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 }
 
 // ObserveDelivery records one vendor delivery; it fits fanout.Observer.

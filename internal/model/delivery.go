@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Status is what happened at one vendor.
@@ -133,13 +134,15 @@ func IsRetryable(err error) bool {
 
 // VendorResult is one vendor's line in the answer.
 type VendorResult struct {
-	Status     Status       `json:"status"`
-	Attempts   int          `json:"attempts,omitempty"`
-	DurationMS *int64       `json:"duration_ms,omitempty"`
-	Warnings   []string     `json:"warnings"`
-	Reason     string       `json:"reason,omitempty"`
-	Error      *VendorError `json:"error,omitempty"`
-	Request    *RequestView `json:"request,omitempty"`
+	Status     Status   `json:"status"`
+	Attempts   int      `json:"attempts,omitempty"`
+	DurationMS *int64   `json:"duration_ms,omitempty"`
+	Warnings   []string `json:"warnings"`
+	Reason     string   `json:"reason,omitempty"`
+	// QueuedUntil is, for a queued delivery, when the gateway stops trying.
+	QueuedUntil *time.Time   `json:"queued_until,omitempty"`
+	Error       *VendorError `json:"error,omitempty"`
+	Request     *RequestView `json:"request,omitempty"`
 }
 
 // UpdateResult is the answer to a customer update.

@@ -117,7 +117,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if err := q.client.Stop(ctx); err == nil {
 		return nil
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	return q.client.StopAndCancel(cctx)
 }

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendorsim"
+)
+
+// vendors is the simulator, served by the test on loopback, so it outlives gateway
+// processes that are killed and restarted.
+type vendors struct {
+	sim *vendorsim.Sim
+	env []string // the gateway variables that point at it
+}
+
+func startVendors(t *testing.T) vendors {
+	t.Helper()
+	cfg := vendorsim.SandboxConfig()
+	sim := vendorsim.New(cfg)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return vendors{sim: sim, env: []string{
+		"HAPPYTALK_BASE_URL=" + srv.URL, "HAPPYTALK_TOKEN=" + cfg.HappyTalkToken,
+		"LADIFLOW_BASE_URL=" + srv.URL, "LADIFLOW_API_KEY=" + cfg.LadiFlowAPIKey,
+		"ENGAGELAB_BASE_URL=" + srv.URL, "ENGAGELAB_API_KEY=" + cfg.EngageLabAPIKey, "ENGAGELAB_API_SECRET=" + cfg.EngageLabAPISecret,
+		// One attempt per request and short background delays keep the test short.
+		"GATEWAY_RETRY_ATTEMPTS=1", "GATEWAY_REQUEST_TIMEOUT=3s",
+		"GATEWAY_QUEUE_BACKOFF=100ms", "GATEWAY_QUEUE_MAX_BACKOFF=500ms", "GATEWAY_QUEUE_POLL_INTERVAL=50ms",
+	}}
+}
+
+func (v vendors) down() {
+	for _, name := range model.Vendors {
+		v.sim.SetFault(name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+	}
+}
+
+func (v vendors) up() { v.sim.ClearFaults() }
+
+// gatewayOn starts a gateway process on dbURL against the vendors and waits until it is ready.
+func gatewayOn(t *testing.T, bin string, v vendors, dbURL string) (*gatewayProcess, string) {
+	t.Helper()
+	port := freePort(t)
+	env := append([]string{"GATEWAY_ADDR=127.0.0.1:" + port, "GATEWAY_DATABASE_URL=" + dbURL}, v.env...)
+	p := startProcess(t, bin, nil, env...)
+	base := "http://127.0.0.1:" + port
+	waitReady(t, p, base+"/readyz", 30*time.Second)
+	return p, base
+}
+
+func kill(t *testing.T, p *gatewayProcess) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if exited, _ := p.wait(10 * time.Second); !exited {
+		t.Fatal("SIGKILL did not stop the gateway")
+	}
+}
+
+// updates are two updates per customer, the second changing the email the first set and
+// adding a name: what must arrive is the second's email with the name.
+func updates(customer string) []string {
+	refs := fmt.Sprintf(`"vendor_refs":{"happytalk":{"uuid":"u-%[1]s","room_id":"r-%[1]s"},"ladiflow":{"id":"lf-%[1]s"}},"vendors":["happytalk","ladiflow"]`, customer)
+	return []string{
+		fmt.Sprintf(`{"email":"old-%s@example.com","phone":"010-1234-5678",%s}`, customer, refs),
+		fmt.Sprintf(`{"email":"new-%s@example.com","full_name":"Kim %s","vendors":["happytalk","ladiflow"]}`, customer, customer),
+	}
+}
+
+// sendQueued sends every update of every customer to the gateways in turn; each must be
+// answered 202 with both vendors queued.
+func sendQueued(t *testing.T, customers []string, bases ...string) {
+	t.Helper()
+	n := 0
+	for round := range 2 {
+		for _, c := range customers {
+			base := bases[n%len(bases)]
+			n++
+			status, _, reply := put(t, base+"/customers/"+c, updates(c)[round], "")
+			if status != http.StatusAccepted || strings.Count(reply, `"status":"queued"`) != 2 {
+				t.Fatalf("update %d of %s: %d %s", round+1, c, status, reply)
+			}
+		}
+	}
+}
+
+// arrivedAsLastSaid waits until every customer's records at both vendors hold what the
+// last update said, then answers how many successful requests each vendor got per customer.
+func arrivedAsLastSaid(t *testing.T, v vendors, customers []string, within time.Duration) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		missing := ""
+		for _, c := range customers {
+			lf, _ := v.sim.LadiFlowCustomer("lf-" + c)
+			if lf["email"] != "new-"+c+"@example.com" || lf["full_name"] != "Kim "+c || lf["phone"] == nil {
+				missing = "LadiFlow " + c
+				break
+			}
+			if ht := lastHappyTalk(t, v, c); ht["email"] != "new-"+c+"@example.com" {
+				missing = "HappyTalk " + c
+				break
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, %s does not hold the last update", within, missing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ok := map[string]int{}
+	for _, name := range []model.Vendor{model.HappyTalk, model.LadiFlow} {
+		for _, r := range v.sim.Received(name) {
+			if r.Status != http.StatusOK {
+				continue
+			}
+			var b map[string]any
+			if err := json.Unmarshal(r.Body, &b); err != nil {
+				t.Fatal(err)
+			}
+			ok[fmt.Sprintf("%s %v%v", name, b["_id"], b["uuid"])]++
+		}
+	}
+	return ok
+}
+
+func lastHappyTalk(t *testing.T, v vendors, customer string) map[string]any {
+	t.Helper()
+	var last map[string]any
+	for _, r := range v.sim.Received(model.HappyTalk) {
+		var b map[string]any
+		if err := json.Unmarshal(r.Body, &b); err != nil {
+			t.Fatal(err)
+		}
+		if b["uuid"] == "u-"+customer && r.Status == http.StatusOK {
+			last = b
+		}
+	}
+	return last
+}
+
+func customerIDs(n int) []string {
+	var cs []string
+	for i := range n {
+		cs = append(cs, fmt.Sprintf("c%02d", i))
+	}
+	return cs
+}
+
+// TestBinaryQueueSurvivesSIGKILL: vendors down, updates queued, the gateway killed with
+// SIGKILL, restarted on the same SQLite file, vendors back: every queued delivery arrives
+// as its last update says, and the audit trail records each delivery.
+func TestBinaryQueueSurvivesSIGKILL(t *testing.T) {
+	bin := buildGateway(t)
+	v := startVendors(t)
+	db := "sqlite://" + t.TempDir() + "/gateway.db"
+	customers := customerIDs(10)
+
+	v.down()
+	p, base := gatewayOn(t, bin, v, db)
+	sendQueued(t, customers, base)
+	kill(t, p)
+
+	v.up()
+	v.sim.ClearReceived()
+	_, base = gatewayOn(t, bin, v, db)
+	arrivedAsLastSaid(t, v, customers, 60*time.Second)
+
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	resp, err := http.Get(base + "/audit-history?source=gateway&kind=vendor_delivery&limit=500&from=" + from + "&to=" + to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("audit history: %s", resp.Status)
+	}
+	var page struct {
+		Events []model.AuditEvent `json:"events"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	delivered := 0
+	for _, e := range page.Events {
+		if e.Result == "ok" {
+			delivered++
+		}
+	}
+	if delivered != 2*len(customers) {
+		t.Errorf("%d delivery events with result ok, want one per customer and vendor (%d)", delivered, 2*len(customers))
+	}
+}
+
+// TestBinaryTwoReplicasOnPostgres: two gateway processes on one PostgreSQL schema, vendors
+// down while updates go to both in turn, then back: every queued delivery is sent, and in
+// this normal operation none twice.
+func TestBinaryTwoReplicasOnPostgres(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skipf("%s is not set (.ci/run sets it): no PostgreSQL to share", storetest.PostgresEnv)
+	}
+	bin := buildGateway(t)
+	v := startVendors(t)
+	db := storetest.Postgres(t)
+	customers := customerIDs(16)
+
+	v.down()
+	_, first := gatewayOn(t, bin, v, db)
+	_, second := gatewayOn(t, bin, v, db)
+	sendQueued(t, customers, first, second)
+
+	v.sim.ClearReceived()
+	v.up()
+	sent := arrivedAsLastSaid(t, v, customers, 60*time.Second)
+	// Let any duplicate that was on its way land before counting.
+	time.Sleep(time.Second)
+	sent = arrivedAsLastSaid(t, v, customers, time.Second)
+	for _, c := range customers {
+		for _, key := range []string{"happytalk <nil>u-" + c, "ladiflow lf-" + c + "<nil>"} {
+			if sent[key] != 1 {
+				t.Errorf("%s: delivered %d times, want once", key, sent[key])
+			}
+		}
+	}
+}

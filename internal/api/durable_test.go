@@ -1,0 +1,163 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendorsim"
+)
+
+// forEachQueueEngine runs a gateway with the durable queue on each engine.
+func forEachQueueEngine(t *testing.T, test func(t *testing.T, g *testGateway)) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newTestGateway(t, gatewayOptions{queue: true, dbURL: e.Fresh(t)}))
+		})
+	}
+}
+
+// waitFor polls cond until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool, last ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for _, l := range last {
+				what += "; last seen: " + l()
+			}
+			t.Fatalf("after %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ladiFlowEmail(g *testGateway, id string) any {
+	c, _ := g.sim.LadiFlowCustomer(id)
+	return c["email"]
+}
+
+// A vendor that fails retryably is queued (202) and receives the update once it is back;
+// the audit trail shows the update and, later, the delivery.
+func TestFailedDeliveryQueuedThenDelivered(t *testing.T) {
+	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
+		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		status, _, body := g.do(http.MethodPut, "/customers/c-1", `{"email":"kim@example.com",
+			"vendor_refs":{"happytalk":{"uuid":"u-1","room_id":"r-1"},"ladiflow":{"id":"lf-1"}}}`)
+		res := decodeResult(t, body)
+		lf := res.Results[model.LadiFlow]
+		if status != http.StatusAccepted || res.Outcome != model.OutcomeQueued || lf.Status != model.StatusQueued ||
+			lf.QueuedUntil == nil || lf.Attempts != 3 || res.Results[model.HappyTalk].Status != model.StatusOK {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		if !strings.Contains(lf.Reason, "keeps trying in the background until") {
+			t.Errorf("reason %q does not say the delivery is retried", lf.Reason)
+		}
+		if _, _, metrics := g.do(http.MethodGet, "/metrics", ""); !strings.Contains(string(metrics), "\ngateway_deliveries_queued 1\n") {
+			t.Errorf("/metrics does not count the queued delivery")
+		}
+
+		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		waitFor(t, 20*time.Second, "LadiFlow never got the queued update", func() bool { return ladiFlowEmail(g, "lf-1") == "kim@example.com" })
+
+		waitFor(t, 5*time.Second, "no vendor_delivery event in the audit trail", func() bool {
+			from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			_, _, body = g.do(http.MethodGet, "/audit-history?from="+from+"&to="+to+"&source=gateway&customer_id=c-1", "")
+			return strings.Contains(string(body), `"kind":"vendor_delivery"`)
+		}, func() string { return string(body) })
+		if !strings.Contains(string(body), `"kind":"customer_update"`) || !strings.Contains(string(body), `"ladiflow":"queued"`) {
+			t.Errorf("audit trail lacks the update with LadiFlow queued: %s", body)
+		}
+		if strings.Contains(string(body), "kim@example.com") {
+			t.Errorf("audit trail holds a value: %s", body)
+		}
+	})
+}
+
+// An update that comes while an earlier one is queued for a vendor joins the queue instead
+// of overtaking it: the vendor ends up with the later value.
+func TestLaterUpdateJoinsTheQueue(t *testing.T) {
+	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
+		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		status, _, body := g.do(http.MethodPut, "/customers/c-2", `{"email":"first@example.com","full_name":"Kim","vendor_refs":{"ladiflow":{"id":"lf-2"}}}`)
+		if status != http.StatusAccepted {
+			t.Fatalf("first update %d: %s", status, body)
+		}
+		before := len(g.sim.Received(model.LadiFlow))
+		status, _, body = g.do(http.MethodPut, "/customers/c-2", `{"email":"second@example.com","vendors":["ladiflow"]}`)
+		res := decodeResult(t, body)
+		if status != http.StatusAccepted || !strings.Contains(res.Results[model.LadiFlow].Reason, "earlier update") {
+			t.Fatalf("second update %d: %s", status, body)
+		}
+		if n := len(g.sim.Received(model.LadiFlow)); n != before {
+			t.Errorf("the second update was sent (%d requests, %d before) while the first waited", n, before)
+		}
+		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		waitFor(t, 20*time.Second, "LadiFlow never got the queued updates", func() bool {
+			c, _ := g.sim.LadiFlowCustomer("lf-2")
+			return c["email"] == "second@example.com" && c["full_name"] == "Kim"
+		})
+	})
+}
+
+// Prefer: respond-async answers 202 before anything is sent, every delivery queued, and
+// the deliveries follow.
+func TestPreferRespondAsync(t *testing.T) {
+	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
+		status, header, body := g.do(http.MethodPut, "/customers/c-3", `{"email":"kim@example.com",
+			"vendor_refs":{"happytalk":{"uuid":"u-3","room_id":"r-3"},"ladiflow":{"id":"lf-3"}},"vendors":["happytalk","ladiflow"]}`, "Prefer", "wait=5, respond-async")
+		sentAtAnswer := g.received()
+		res := decodeResult(t, body)
+		if status != http.StatusAccepted || header.Get("Preference-Applied") != "respond-async" ||
+			res.Results[model.HappyTalk].Status != model.StatusQueued || res.Results[model.LadiFlow].Status != model.StatusQueued {
+			t.Fatalf("status %d, Preference-Applied %q: %s", status, header.Get("Preference-Applied"), body)
+		}
+		if sentAtAnswer != 0 {
+			t.Errorf("%d vendor requests were sent before the 202", sentAtAnswer)
+		}
+		waitFor(t, 20*time.Second, "the queued deliveries never arrived", func() bool {
+			return ladiFlowEmail(g, "lf-3") == "kim@example.com" && len(g.sim.Received(model.HappyTalk)) == 1
+		})
+	})
+}
+
+// Without a queue the preference is ignored: the update is sent and answered as usual.
+func TestPreferRespondAsyncWithoutStore(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{})
+	status, header, body := g.do(http.MethodPut, "/customers/c-4", `{"email":"kim@example.com","vendor_refs":{"ladiflow":{"id":"lf-4"}}}`, "Prefer", "respond-async")
+	if status != http.StatusOK || header.Get("Preference-Applied") != "" {
+		t.Fatalf("status %d, Preference-Applied %q: %s", status, header.Get("Preference-Applied"), body)
+	}
+}
+
+// A rejection is the caller's data, not the vendor's health: never queued.
+func TestRejectionIsNotQueued(t *testing.T) {
+	g := newTestGateway(t, gatewayOptions{queue: true})
+	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
+	status, _, body := g.do(http.MethodPut, "/customers/c-5", `{"email":"kim@example.com","vendor_refs":{"ladiflow":{"id":"lf-5"}},"vendors":["ladiflow"]}`)
+	if status != http.StatusBadGateway || decodeResult(t, body).Results[model.LadiFlow].Status != model.StatusRejected {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if n, err := g.store.CountPending(t.Context()); err != nil || n != 0 {
+		t.Fatalf("%d deliveries pending (err %v) after a rejection", n, err)
+	}
+}
+
+func TestPrefersAsync(t *testing.T) {
+	for h, want := range map[string]bool{
+		"respond-async": true, "Respond-Async": true, "wait=10, respond-async": true,
+		"respond-async; foo=bar": true, "return=minimal": false, "": false, "respond-asynchronously": false,
+	} {
+		r, _ := http.NewRequest(http.MethodPut, "/", nil)
+		if h != "" {
+			r.Header.Set("Prefer", h)
+		}
+		if got := prefersAsync(r); got != want {
+			t.Errorf("Prefer %q: %v, want %v", h, got, want)
+		}
+	}
+}
