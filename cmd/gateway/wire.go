@@ -75,7 +75,7 @@ func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contrac
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 	}}
 	if st != nil {
-		if w.queue, err = queue.New(st, f, queueConfig(cfg), logger); err != nil {
+		if w.queue, err = queue.New(st, f, el, queueConfig(cfg), logger); err != nil {
 			return wired{}, errors.Join(err, st.Close())
 		}
 		w.deps.Queue = w.queue

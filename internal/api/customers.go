@@ -72,7 +72,8 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deadline)
 		defer cancel()
 		async := mem.canQueue() && prefersAsync(r)
-		res, err := mem.deliver(ctx, f, delivery{u: u, plans: plans, body: body, received: received, async: async, requestID: requestIDFrom(r.Context())})
+		res, err := mem.deliver(ctx, f, delivery{u: u, plans: plans, body: body, received: received, async: async,
+			requestID: requestIDFrom(r.Context()), euidDeferred: sent.euidDeferred})
 		if err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("read queued deliveries")
 			internalError(w, r)

@@ -47,6 +47,8 @@ type delivery struct {
 	received  time.Time
 	async     bool
 	requestID string
+	// euidDeferred is set when EngageLab's euid could not be resolved: EngageLab is queued.
+	euidDeferred error
 }
 
 // deliver sends what can go now and queues the rest: every vendor when the caller asked for
@@ -66,6 +68,8 @@ func (m *memory) deliver(ctx context.Context, f *fanout.Fanout, d delivery) (mod
 	for _, p := range d.plans {
 		switch {
 		case p.Request == nil:
+		case p.Vendor == model.EngageLab && d.euidDeferred != nil:
+			held[p.Vendor] = "EngageLab could not give the customer's euid (" + d.euidDeferred.Error() + "); the gateway resolves it before sending"
 		case slices.Contains(waiting, p.Vendor):
 			held[p.Vendor] = reasonWaiting
 		case d.async:

@@ -161,3 +161,43 @@ func TestPrefersAsync(t *testing.T) {
 		}
 	}
 }
+
+// EngageLab down when a customer has no euid yet: the register call fails, the others are
+// delivered, EngageLab's delivery is queued, and once EngageLab is back the queue resolves
+// the euid and sends the update with it. Named alone in "vendors", EngageLab is queued too
+// rather than refused.
+func TestUnresolvedEUIDIsQueued(t *testing.T) {
+	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
+		g.sim.SetFault(model.EngageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		status, _, body := g.do(http.MethodPut, "/customers/c-6", `{"email":"kim@example.com","vendor_refs":{"ladiflow":{"id":"lf-6"}}}`)
+		res := decodeResult(t, body)
+		el := res.Results[model.EngageLab]
+		if status != http.StatusAccepted || el.Status != model.StatusQueued || !strings.Contains(el.Reason, "euid") ||
+			res.Results[model.LadiFlow].Status != model.StatusOK {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		status, _, body = g.do(http.MethodPut, "/customers/c-6", `{"phone":"010-1234-5678","vendors":["engagelab"]}`)
+		if status != http.StatusAccepted || decodeResult(t, body).Results[model.EngageLab].Status != model.StatusQueued {
+			t.Fatalf("EngageLab named alone: %d %s", status, body)
+		}
+
+		g.sim.SetFault(model.EngageLab, vendorsim.Fault{})
+		waitFor(t, 20*time.Second, "EngageLab never got the queued update", func() bool {
+			euid, ok := g.sim.EngageLabEUID("user_id", "c-6")
+			if !ok {
+				return false
+			}
+			contacts, _ := g.sim.EngageLabContacts(euid)
+			return contacts["email"] == "kim@example.com" && contacts["mobile_phone"] != ""
+		})
+		refs, ok, err := g.store.Refs(t.Context(), "c-6")
+		if err != nil || !ok || refs.EngageLab == nil || refs.EngageLab.EUID == unresolvedEUID {
+			t.Fatalf("stored refs %+v, %v, %v: want the euid EngageLab gave", refs, ok, err)
+		}
+		for _, r := range g.sim.Received(model.EngageLab) {
+			if strings.Contains(string(r.Body), itoa(unresolvedEUID)) {
+				t.Fatalf("the stand-in euid reached EngageLab: %s", r.Body)
+			}
+		}
+	})
+}

@@ -138,7 +138,7 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	f := fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el)
 	var q Queue
 	if opts.queue {
-		q = startQueue(t, st, f)
+		q = startQueue(t, st, f, el)
 		m.WatchQueue(st.CountPending)
 	}
 	h := NewServer(Deps{
@@ -162,9 +162,9 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 }
 
 // startQueue runs a delivery queue with short delays until the test ends.
-func startQueue(t testing.TB, st *store.Store, f *fanout.Fanout) *queue.Queue {
+func startQueue(t testing.TB, st *store.Store, f *fanout.Fanout, euids queue.Registrar) *queue.Queue {
 	t.Helper()
-	q, err := queue.New(st, f, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+	q, err := queue.New(st, f, euids, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Workers: 4, PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second, Region: "KR"}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

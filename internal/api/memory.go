@@ -117,7 +117,15 @@ func (m *memory) resolveEUID(ctx context.Context, u *model.Update, s *sent) erro
 type sent struct {
 	refs   model.VendorRefs
 	fields []string
+	// euidDeferred is EngageLab's register call failing retryably: EngageLab's delivery is
+	// queued and its euid resolved in the background.
+	euidDeferred error
 }
+
+// unresolvedEUID stands in for an euid EngageLab could not give yet: it lets the update be
+// planned (and EngageLab's limits checked) so EngageLab's delivery can be queued. A request
+// planned with it is never sent; the queue resolves the real euid first.
+const unresolvedEUID = int64(1<<63 - 1)
 
 func newSent(body model.CustomerUpdate) sent {
 	s := sent{fields: fieldNames(body)}
@@ -241,6 +249,19 @@ func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dr
 		return plans, nil
 	}
 	if rerr := m.resolveEUID(ctx, u, s); rerr != nil {
+		if m.canQueue() && model.IsRetryable(rerr) {
+			// EngageLab is down, not the data: plan with a stand-in euid (the others plan,
+			// EngageLab's limits are checked) and queue EngageLab, whose worker resolves
+			// the euid when EngageLab is back.
+			s.euidDeferred = rerr
+			refs := model.VendorRefs{}
+			if u.Fields.VendorRefs != nil {
+				refs = u.Fields.VendorRefs.Clone()
+			}
+			refs.EngageLab = &model.EngageLabRef{EUID: unresolvedEUID}
+			u.Fields.VendorRefs = &refs
+			return f.Plan(u)
+		}
 		if err != nil {
 			return nil, rerr // EngageLab was named: its failure decides
 		}

@@ -47,11 +47,17 @@ type Config struct {
 	Region string
 }
 
+// Registrar asks EngageLab for the euid of a canonical customer id (the EngageLab adapter).
+type Registrar interface {
+	Register(ctx context.Context, userID string) (int64, error)
+}
+
 // Queue queues deliveries and works them. It is safe for concurrent use.
 type Queue struct {
 	cfg    Config
 	store  *store.Store
 	fanout *fanout.Fanout
+	euids  Registrar
 	client *river.Client[*sql.Tx]
 	log    zerolog.Logger
 	now    func() time.Time
@@ -78,8 +84,10 @@ var uniqueStates = []rivertype.JobState{
 const maxAttempts = math.MaxInt32
 
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
-func New(st *store.Store, f *fanout.Fanout, cfg Config, log zerolog.Logger) (*Queue, error) {
-	q := &Queue{cfg: cfg, store: st, fanout: f, log: log, now: time.Now}
+// euids resolves EngageLab euids the request could not (nil: an EngageLab delivery without
+// one fails).
+func New(st *store.Store, f *fanout.Fanout, euids Registrar, cfg Config, log zerolog.Logger) (*Queue, error) {
+	q := &Queue{cfg: cfg, store: st, fanout: f, euids: euids, log: log, now: time.Now}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
 		return nil, err

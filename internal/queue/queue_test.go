@@ -62,7 +62,7 @@ func testConfig() Config {
 // starts it; it stops when the test ends.
 func (b *bench) queue(st *store.Store, cfg Config) *Queue {
 	b.t.Helper()
-	q, err := New(st, b.f, cfg, zerolog.New(zerolog.NewTestWriter(b.t)))
+	q, err := New(st, b.f, nil, cfg, zerolog.New(zerolog.NewTestWriter(b.t)))
 	if err != nil {
 		b.t.Fatal(err)
 	}

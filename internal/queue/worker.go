@@ -91,6 +91,11 @@ func (q *Queue) send(ctx context.Context, p store.Pending) model.VendorResult {
 	if err != nil {
 		return model.VendorResult{Status: model.StatusFailed, Reason: "read vendor refs: " + err.Error()}
 	}
+	if p.Vendor == model.EngageLab && (refs.EngageLab == nil || refs.EngageLab.EUID == 0) {
+		if refs, err = q.resolveEUID(ctx, p.CustomerID); err != nil {
+			return euidFailure(err)
+		}
+	}
 	u.Fields.VendorRefs = &refs
 	plans, err := q.fanout.Plan(u)
 	if err != nil {
@@ -100,6 +105,30 @@ func (q *Queue) send(ctx context.Context, p store.Pending) model.VendorResult {
 	defer cancel()
 	res := q.fanout.Deliver(ctx, u, plans)
 	return res.Results[p.Vendor]
+}
+
+// resolveEUID asks EngageLab for the customer's euid, which the request could not get, and
+// stores it: the identity user_id is the canonical customer id, as in a request.
+func (q *Queue) resolveEUID(ctx context.Context, customerID string) (model.VendorRefs, error) {
+	if q.euids == nil {
+		return model.VendorRefs{}, errors.New("no euid is known and none can be resolved")
+	}
+	euid, err := q.euids.Register(ctx, customerID)
+	if err != nil {
+		return model.VendorRefs{}, err
+	}
+	refs, _, err := q.store.MergeRefs(ctx, customerID, model.VendorRefs{EngageLab: &model.EngageLabRef{EUID: euid}})
+	return refs, err
+}
+
+// euidFailure is the result of a register call that failed: retried when EngageLab may
+// answer later, given up when it refused.
+func euidFailure(err error) model.VendorResult {
+	r := model.VendorResult{Status: model.StatusFailed, Reason: "resolve EngageLab euid: " + err.Error()}
+	if !model.IsRetryable(err) {
+		r.Status = model.StatusRejected
+	}
+	return r
 }
 
 // failedPlan is an update that can no longer be planned (the vendor's keys were removed,
