@@ -47,15 +47,16 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	if deps.Store != nil {
 		defer deps.Store.Close()
 	}
-	if w.queue != nil {
-		// Deliveries queued before a restart (or by another replica) start going out now.
-		if err := w.queue.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start delivery queue: %w", err)
-		}
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
+	}
+	if w.queue != nil {
+		// Deliveries queued before a restart (or by another replica) start going out now.
+		if err := w.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("start delivery queue: %w", err)
+		}
 	}
 	srv := &http.Server{
 		Handler:           api.NewServer(deps),
@@ -73,6 +74,9 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 
 	select {
 	case err := <-errc:
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		<-stopQueue(stopCtx, w.queue, logger)
 		return err
 	case <-ctx.Done():
 	}

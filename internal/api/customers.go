@@ -71,19 +71,26 @@ func handleUpdateCustomer(f *fanout.Fanout, mem *memory, region string, deadline
 		// the request's values (logger, id) but not its cancellation.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deadline)
 		defer cancel()
-		async := mem.canQueue() && prefersAsync(r)
-		res, err := mem.deliver(ctx, f, delivery{u: u, plans: plans, body: body, received: received, async: async,
-			requestID: requestIDFrom(r.Context()), euidDeferred: sent.euidDeferred})
+		d := delivery{u: u, plans: plans, async: mem.canQueue() && prefersAsync(r),
+			requestID: requestIDFrom(r.Context()), euidDeferred: sent.euidDeferred}
+		if mem.canQueue() {
+			if d.fields, err = model.QueuedFields(body, received.UnixNano()); err != nil {
+				zerolog.Ctx(r.Context()).Error().Err(err).Msg("split update for the queue")
+				internalError(w, r)
+				return
+			}
+		}
+		res, err := mem.deliver(ctx, f, d)
 		if err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("read queued deliveries")
 			internalError(w, r)
 			return
 		}
-		if async {
+		if d.async && res.Outcome == model.OutcomeQueued {
 			w.Header().Set("Preference-Applied", "respond-async")
 		}
 		logOutcome(r.Context(), res)
-		mem.record(r.Context(), u.CustomerID, sent.fields, res, changedRefs)
+		mem.record(r.Context(), u.CustomerID, sent.fields, d.fields, res, changedRefs)
 		writeJSON(w, r, res.Outcome.HTTPStatus(), res)
 	})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/adapters/fanout"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store"
 )
 
 // prefersAsync reports whether the caller sent Prefer: respond-async (RFC 7240): answer at
@@ -42,9 +44,10 @@ func (m *memory) canQueue() bool { return m != nil && m.queue != nil }
 type delivery struct {
 	u     *model.Update
 	plans fanout.Plans
-	// body is the update as the caller sent it, without recalled refs: what is queued.
-	body      model.CustomerUpdate
-	received  time.Time
+	// fields are the update as the caller sent it (no recalled refs), split for the queue
+	// and stamped with when the gateway received it: what is queued, and what a direct
+	// delivery records as delivered.
+	fields    model.PendingFields
 	async     bool
 	requestID string
 	// euidDeferred is set when EngageLab's euid could not be resolved: EngageLab is queued.
@@ -84,10 +87,6 @@ func (m *memory) deliver(ctx context.Context, f *fanout.Fanout, d delivery) (mod
 	}
 	res := f.Deliver(ctx, d.u, now)
 
-	fields, err := model.QueuedFields(d.body, d.received.UnixNano())
-	if err != nil {
-		return model.UpdateResult{}, err
-	}
 	// The request's deadline may be spent on vendors that did not answer; queueing gets
 	// its own.
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -95,22 +94,27 @@ func (m *memory) deliver(ctx context.Context, f *fanout.Fanout, d delivery) (mod
 	for _, p := range d.plans {
 		if why, ok := held[p.Vendor]; ok {
 			r := model.VendorResult{Status: model.StatusFailed, Warnings: res.Results[p.Vendor].Warnings}
-			res.Results[p.Vendor] = m.enqueue(qctx, d, p.Vendor, fields, r, why, time.Now())
+			res.Results[p.Vendor] = m.enqueue(qctx, d, p.Vendor, r, why, time.Now())
 			continue
 		}
 		if r := res.Results[p.Vendor]; r.Status == model.StatusFailed {
-			res.Results[p.Vendor] = m.enqueue(qctx, d, p.Vendor, fields, r, r.Reason, m.queue.FirstRetry())
+			res.Results[p.Vendor] = m.enqueue(qctx, d, p.Vendor, r, r.Reason, m.queue.FirstRetry())
 		}
 	}
 	res.Outcome = model.Summarize(res.Results)
 	return res, nil
 }
 
-// enqueue queues fields for vendor, first tried at at, and answers the vendor's result:
-// queued, keeping what the request's own attempts found; or, when the store fails, r as
-// it was (failed, so the caller retries).
-func (m *memory) enqueue(ctx context.Context, d delivery, vendor model.Vendor, fields model.PendingFields, r model.VendorResult, why string, at time.Time) model.VendorResult {
-	p, err := m.queue.Enqueue(ctx, d.u.CustomerID, vendor, fields, d.requestID, at)
+// enqueue queues the update's fields for vendor, first tried at at, and answers the vendor's
+// result: queued, keeping what the request's own attempts found; skipped when a newer
+// update already delivered every field; or, when the store fails, r as it was (failed, so
+// the caller retries).
+func (m *memory) enqueue(ctx context.Context, d delivery, vendor model.Vendor, r model.VendorResult, why string, at time.Time) model.VendorResult {
+	p, err := m.queue.Enqueue(ctx, d.u.CustomerID, vendor, d.fields, d.requestID, at)
+	if errors.Is(err, store.ErrSuperseded) {
+		r.Status, r.Reason = model.StatusSkipped, "a newer update already delivered every field of this one"
+		return r
+	}
 	if err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Str("vendor", string(vendor)).Msg("queue delivery")
 		if r.Reason == "" && r.Error == nil {

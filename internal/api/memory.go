@@ -148,7 +148,10 @@ func (m *memory) remember(ctx context.Context, customerID string, refs model.Ven
 // record writes the update as a gateway audit event: the names of the fields it carried,
 // never their values, each vendor's status and the refs it changed. It has its own short
 // deadline: an update whose vendors used up the request's deadline still gets its event.
-func (m *memory) record(reqCtx context.Context, customerID string, fields []string, res model.UpdateResult, changedRefs []string) {
+//
+// With the queue, the fields of every vendor that answered ok are recorded as delivered in
+// the same transaction, so an older update queued later leaves them out.
+func (m *memory) record(reqCtx context.Context, customerID string, fields []string, queued model.PendingFields, res model.UpdateResult, changedRefs []string) {
 	if m == nil {
 		return
 	}
@@ -158,15 +161,22 @@ func (m *memory) record(reqCtx context.Context, customerID string, fields []stri
 		changedRefs = []string{}
 	}
 	vendors := map[string]string{}
+	delivered := map[model.Vendor]model.PendingFields{}
 	for v, r := range res.Results {
 		vendors[string(v)] = string(r.Status)
+		if r.Status == model.StatusOK && m.canQueue() {
+			delivered[v] = queued
+		}
 	}
-	m.recordEvent(ctx, customerID, string(res.Outcome), map[string]any{
+	e := updateEvent(customerID, string(res.Outcome), map[string]any{
 		"fields":       fields,
 		"vendors":      vendors,
 		"refs_changed": changedRefs,
 		"request_id":   requestIDFrom(ctx),
 	})
+	if err := m.store.RecordUpdate(ctx, e, customerID, delivered); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
+	}
 }
 
 // refused records err when it is a 422 (the update cannot be delivered as asked); other
@@ -194,15 +204,19 @@ func (m *memory) recordRefused(reqCtx context.Context, customerID string, fields
 	for _, e := range errs {
 		refused = append(refused, map[string]string{"field": e.Field, "vendor": string(e.Vendor)})
 	}
-	m.recordEvent(ctx, customerID, resultUndeliverable, map[string]any{
+	e := updateEvent(customerID, resultUndeliverable, map[string]any{
 		"fields":     fields,
 		"refused":    refused,
 		"request_id": requestIDFrom(ctx),
 	})
+	if err := m.store.RecordEvent(ctx, e); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
+	}
 }
 
-func (m *memory) recordEvent(ctx context.Context, customerID, result string, details map[string]any) {
-	e := model.AuditEvent{
+// updateEvent is a customer_update audit event of the gateway's.
+func updateEvent(customerID, result string, details map[string]any) model.AuditEvent {
+	return model.AuditEvent{
 		Source:     model.SourceGateway,
 		OccurredAt: time.Now().UTC(),
 		Type:       model.TypeAutomatic,
@@ -211,9 +225,6 @@ func (m *memory) recordEvent(ctx context.Context, customerID, result string, det
 		Summary:    "customer update: " + result,
 		Result:     result,
 		Details:    details,
-	}
-	if err := m.store.RecordEvent(ctx, e); err != nil {
-		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
 	}
 }
 

@@ -103,6 +103,32 @@ func (p PendingFields) Merge(newer PendingFields) PendingFields {
 	return out
 }
 
+// Delivered is what a vendor already has from the gateway for one customer: for each field
+// leaf, the sequence of the newest update delivered to it.
+type Delivered map[string]int64
+
+// Mark records p's leaves as delivered, keeping the newer sequence of each leaf.
+func (d Delivered) Mark(p PendingFields) {
+	for _, f := range p {
+		k := pathKey(f.Path)
+		if seq, ok := d[k]; !ok || f.Seq > seq {
+			d[k] = f.Seq
+		}
+	}
+}
+
+// Since keeps the leaves of p newer than what d says the vendor has: an update queued late
+// must not overwrite a newer one delivered meanwhile.
+func (p PendingFields) Since(d Delivered) PendingFields {
+	out := make(PendingFields, 0, len(p))
+	for _, f := range p {
+		if seq, ok := d[pathKey(f.Path)]; !ok || f.Seq > seq {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Names lists the top-level canonical fields queued, for the audit trail (never values).
 func (p PendingFields) Names() []string {
 	var names []string

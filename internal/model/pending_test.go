@@ -83,3 +83,19 @@ func TestPendingMergeDoesNotChangeItsInputs(t *testing.T) {
 		t.Fatalf("Merge changed its receiver: %s", got)
 	}
 }
+
+// TestPendingSinceDelivered: leaves a newer update already delivered are left out; leaves it
+// did not touch, and leaves newer than it, stay.
+func TestPendingSinceDelivered(t *testing.T) {
+	d := Delivered{}
+	d.Mark(queued(t, `{"email":"new@example.com","address":{"city":"Seoul"}}`, 20))
+	d.Mark(queued(t, `{"email":"older@example.com"}`, 5)) // an older mark never lowers a leaf
+	late := queued(t, `{"email":"old@example.com","full_name":"Kim","address":{"city":"Busan","line1":"1 Main"}}`, 10)
+	if got := rebuilt(t, late.Since(d)); got != `{"full_name":"Kim","address":{"line1":"1 Main"}}` {
+		t.Fatalf("Since = %s", got)
+	}
+	newer := queued(t, `{"email":"newest@example.com"}`, 30)
+	if got := rebuilt(t, newer.Since(d)); got != `{"email":"newest@example.com"}` {
+		t.Fatalf("a newer leaf was left out: %s", got)
+	}
+}

@@ -79,9 +79,10 @@ var uniqueStates = []rivertype.JobState{
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }
 
-// maxAttempts is never reached in practice: a delivery ends when its time limit passes,
-// which the worker checks; River's own attempt limit must not end it first.
-const maxAttempts = math.MaxInt32
+// maxAttempts bounds the jobs' errors that are not vendor failures (a store that does not
+// answer). Failed vendor attempts are snoozes, which River does not count: a delivery ends
+// at its time limit, never at this. 32767 is the most River's PostgreSQL driver keeps.
+const maxAttempts = math.MaxInt16
 
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
 // euids resolves EngageLab euids the request could not (nil: an EngageLab delivery without
@@ -103,8 +104,9 @@ func New(st *store.Store, f *fanout.Fanout, euids Registrar, cfg Config, log zer
 		JobTimeout:           cfg.SendTimeout + 5*time.Second,
 		RescueStuckJobsAfter: cfg.SendTimeout + 30*time.Second,
 		MaxAttempts:          maxAttempts,
-		// PostgreSQL through database/sql has no LISTEN: every process polls.
-		PollOnly: st.Engine() == store.EnginePostgres,
+		// Every process polls: PostgreSQL through database/sql has no LISTEN, and River's
+		// SQLite listener would poll a table every 50ms through the single writer.
+		PollOnly: true,
 		Logger:   slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -300,3 +300,50 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestNewerUpdateSurvivesARejectionOfTheOlder: the vendor refuses the first send while a
+// newer update is merged in; the refusal does not drop the newer data, which is sent.
+func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
+		q := b.queue(b.store, testConfig())
+		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
+		deadline := time.Now().Add(5 * time.Second)
+		for len(b.sim.Received(model.LadiFlow)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		b.enqueue(q, "c-1", `{"full_name":"Kim"}`, 2)
+		b.drained(10 * time.Second)
+		if got := b.ladiflow("c-1"); got["full_name"] != "Kim" {
+			t.Fatalf("LadiFlow holds %v: the newer update was dropped with the rejected one", got)
+		}
+	})
+}
+
+// TestQueuedFieldsADirectDeliveryOvertookAreNotSent: a newer update reached the vendor
+// directly after an older one was queued; the older one's overlapping fields are not sent.
+func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		q := b.queue(b.store, testConfig())
+		// LadiFlow needs email or phone in every update: the phone carries this one.
+		b.enqueue(q, "c-1", `{"email":"old@example.com","phone":"+821012345678","full_name":"Kim"}`, 10)
+		newer, err := model.QueuedFields(model.CustomerUpdate{Email: ptr("new@example.com")}, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
+		if err := b.store.RecordUpdate(t.Context(), e, "c-1", map[model.Vendor]model.PendingFields{model.LadiFlow: newer}); err != nil {
+			t.Fatal(err)
+		}
+		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.drained(10 * time.Second)
+		if got := b.ladiflow("c-1"); got["email"] != nil || got["full_name"] != "Kim" || got["phone"] == nil {
+			t.Fatalf("LadiFlow got %v: want the name and phone, and not the older email", got)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

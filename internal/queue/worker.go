@@ -22,18 +22,13 @@ type worker struct {
 	q *Queue
 }
 
-// NextRetry spaces background attempts by the queue's backoff rather than River's default.
-func (w *worker) NextRetry(job *river.Job[deliverArgs]) time.Time {
-	return w.q.now().Add(w.q.retryDelay(job.Attempt))
-}
-
-// errStillFailing is returned to River so it schedules the next attempt.
-var errStillFailing = errors.New("vendor delivery failed; retrying")
-
+// Work sends what waits for one customer at one vendor. Failed attempts are snoozed by the
+// queue's own backoff rather than returned as errors: River does not count a snooze as an
+// attempt, so its attempt limit never ends a delivery; the time limit does.
 func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	q := w.q
 	c, v := job.Args.CustomerID, job.Args.Vendor
-	log := q.log.With().Str("vendor", string(v)).Int64("job", job.ID).Int("attempt", job.Attempt).Logger()
+	log := q.log.With().Str("vendor", string(v)).Int64("job", job.ID).Logger()
 	ctx = log.WithContext(ctx)
 
 	p, ok, err := q.store.PendingDelivery(ctx, c, v)
@@ -43,12 +38,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	if !ok {
 		return nil // nothing waits: another path finished it
 	}
-	r := q.send(ctx, p)
-	p.Attempts++
+	// A newer update may have reached the vendor directly since these were queued.
+	delivered, err := q.store.Delivered(ctx, c, v)
+	if err != nil {
+		return err
+	}
+	fields := p.Fields.Since(delivered)
+	r := model.VendorResult{Status: model.StatusSkipped, Reason: "a newer update already delivered every field"}
+	if len(fields) > 0 {
+		r = q.send(ctx, p, fields)
+		p.Attempts++
+	}
 	switch r.Status {
 	case model.StatusOK, model.StatusSkipped:
-		done, err := q.store.FinishDelivery(ctx, c, v, p.Version, func(tx *sql.Tx) error {
-			return q.completeTx(ctx, tx, job, p, r, "delivered")
+		done, err := q.store.FinishDelivery(ctx, c, v, p.Version, fields, func(tx *sql.Tx) error {
+			return q.completeTx(ctx, tx, job, p, r)
 		})
 		if err != nil {
 			return err
@@ -59,26 +63,27 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		}
 		return nil
 	case model.StatusRejected:
-		return q.giveUp(ctx, job, r)
+		return q.giveUp(ctx, job, p, r)
 	}
 	// The time limit is checked after an attempt, so a delivery that waited out a
 	// gateway outage still gets its chance.
 	if q.now().After(p.ExpiresAt) {
 		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+reason(r)
-		return q.giveUp(ctx, job, r)
+		return q.giveUp(ctx, job, p, r)
 	}
 	if err := q.store.NoteAttempt(ctx, c, v, reason(r)); err != nil {
 		log.Error().Err(err).Msg("note delivery attempt")
 	}
-	log.Warn().Str("status", string(r.Status)).Msg("queued delivery failed; will retry")
-	return errStillFailing
+	delay := q.retryDelay(p.Attempts)
+	log.Warn().Str("status", string(r.Status)).Int("attempts", p.Attempts).Dur("retry_in", delay).Msg("queued delivery failed; will retry")
+	return river.JobSnooze(delay)
 }
 
 // send rebuilds the canonical update from what waits, lays the customer's current refs
 // under it and delivers it to the one vendor, with the same retries, breaker and deadline
 // as a request.
-func (q *Queue) send(ctx context.Context, p store.Pending) model.VendorResult {
-	body, err := p.Fields.Update()
+func (q *Queue) send(ctx context.Context, p store.Pending, fields model.PendingFields) model.VendorResult {
+	body, err := fields.Update()
 	if err != nil {
 		return failedPlan(err)
 	}
@@ -137,31 +142,35 @@ func failedPlan(err error) model.VendorResult {
 	return model.VendorResult{Status: model.StatusRejected, Reason: "cannot be planned any more: " + err.Error()}
 }
 
-// giveUp removes the delivery, completes its job and records why, all in one transaction.
-func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], r model.VendorResult) error {
-	_, _, err := q.store.DropDelivery(ctx, job.Args.CustomerID, job.Args.Vendor, func(tx *sql.Tx, p store.Pending, found bool) error {
+// giveUp removes the delivery tried (tried.Version), completes its job and records why, all
+// in one transaction. When an update was merged in meanwhile, nothing is removed and the
+// newer data is tried at once, with its own time limit.
+func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], tried store.Pending, r model.VendorResult) error {
+	_, _, err := q.store.DropDelivery(ctx, job.Args.CustomerID, job.Args.Vendor, tried.Version, func(tx *sql.Tx, _ store.Pending, found bool) error {
 		if !found {
 			_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
 			return err
 		}
-		p.Attempts++
-		return q.completeTx(ctx, tx, job, p, r, "given up")
+		return q.completeTx(ctx, tx, job, tried, r)
 	})
+	if errors.Is(err, store.ErrVersionMoved) {
+		return river.JobSnooze(0)
+	}
 	return err
 }
 
 // completeTx completes the running job and records the delivery's outcome in tx, the
 // transaction that removes its pending row: the row, the job and the audit trail change
 // together.
-func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult, verb string) error {
+func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult) error {
 	if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
 		return err
 	}
-	return q.store.RecordEventTx(ctx, tx, q.deliveryEvent(p, r, verb))
+	return q.store.RecordEventTx(ctx, tx, q.deliveryEvent(p, r))
 }
 
 // deliveryEvent is a delivery's outcome for the gateway's audit trail: field names, never values.
-func (q *Queue) deliveryEvent(p store.Pending, r model.VendorResult, verb string) model.AuditEvent {
+func (q *Queue) deliveryEvent(p store.Pending, r model.VendorResult) model.AuditEvent {
 	details := map[string]any{
 		"vendor":      string(p.Vendor),
 		"status":      string(r.Status),
@@ -179,10 +188,18 @@ func (q *Queue) deliveryEvent(p store.Pending, r model.VendorResult, verb string
 		Type:       model.TypeAutomatic,
 		Kind:       model.KindVendorDelivery,
 		CustomerID: p.CustomerID,
-		Summary:    fmt.Sprintf("queued delivery to %s %s", p.Vendor.DisplayName(), verb),
+		Summary:    fmt.Sprintf("queued delivery to %s: %s", p.Vendor.DisplayName(), outcomeWords[r.Status]),
 		Result:     string(r.Status),
 		Details:    details,
 	}
+}
+
+// outcomeWords says how a queued delivery ended, for the audit event's summary.
+var outcomeWords = map[model.Status]string{
+	model.StatusOK:       "delivered",
+	model.StatusSkipped:  "nothing left to send",
+	model.StatusRejected: "rejected by the vendor",
+	model.StatusFailed:   "given up",
 }
 
 // reason is what went wrong, in the words the answer to a request would use.

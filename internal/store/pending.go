@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -26,6 +27,14 @@ type Pending struct {
 	LastError string
 }
 
+// ErrSuperseded is QueueDelivery's answer when every field it was given is older than what
+// the vendor already received: nothing is queued, nothing is lost.
+var ErrSuperseded = errors.New("store: a newer update already delivered every field")
+
+// ErrVersionMoved is DropDelivery's answer when an update was merged in since the version
+// the caller sent: the newer data must still be tried.
+var ErrVersionMoved = errors.New("store: an update was merged into the delivery meanwhile")
+
 // TxFunc runs inside a store transaction: the queue inserts or completes its job there, so
 // a pending row and its job are written, or removed, together.
 type TxFunc func(tx *sql.Tx) error
@@ -33,14 +42,23 @@ type TxFunc func(tx *sql.Tx) error
 const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
-// when none waits, and runs then in the same transaction. The row's expiry moves to
-// now+maxAge: the newest update merged in gets the whole time limit.
+// when none waits, and runs then in the same transaction. Fields older than what the vendor
+// already received are left out (ErrSuperseded when none is left). The row's expiry moves to
+// now+maxAge: the newest update merged in gets the whole time limit. Its version moves to at
+// least now in Unix nanoseconds, so a row made again after one was removed never repeats a
+// version a slow sender still holds.
 func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
 	var p Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		delivered, err := readDelivered(ctx, tx, customerID, vendor)
+		if err != nil {
+			return err
+		}
+		if fields = fields.Since(delivered); len(fields) == 0 {
+			return ErrSuperseded
+		}
 		// The no-op upsert creates an empty row or locks the existing one and reads it, in
 		// one statement both engines run alike: concurrent merges queue on the row lock.
-		var err error
 		p, err = scanPending(tx.QueryRowContext(ctx, `
 			INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at)
 			VALUES ($1, $2, '[]', '[]', 0, $3, $3)
@@ -53,13 +71,16 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
 			p.RequestIDs = append(p.RequestIDs, requestID)
 		}
-		p.Version++
+		p.Version = max(p.Version+1, now.UnixNano())
 		p.ExpiresAt = now.Add(maxAge)
 		if err := writePending(ctx, tx, p); err != nil {
 			return err
 		}
 		return then(tx)
 	})
+	if errors.Is(err, ErrSuperseded) {
+		return Pending{}, err
+	}
 	if err != nil {
 		return Pending{}, fmt.Errorf("store: queue delivery: %w", err)
 	}
@@ -149,15 +170,19 @@ func (s *Store) CountPending(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// FinishDelivery removes a pending delivery that was sent (or given up) at version, and
-// runs then in the same transaction. It answers false, removing nothing, when an update
-// was merged in since version was read: that one must still be sent.
-func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, then TxFunc) (bool, error) {
+// FinishDelivery removes a pending delivery whose fields (sent) reached the vendor at
+// version, records them as delivered and runs then, all in one transaction. It answers
+// false, removing nothing, when an update was merged in since version was read: that one
+// must still be sent.
+func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, sent model.PendingFields, then TxFunc) (bool, error) {
 	var done bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2 AND version = $3`,
 			customerID, string(vendor), version)
 		if done, err = affectedOne(res, err); err != nil || !done {
+			return err
+		}
+		if err := markDelivered(ctx, tx, customerID, vendor, sent); err != nil {
 			return err
 		}
 		return then(tx)
@@ -168,10 +193,11 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 	return done, nil
 }
 
-// DropDelivery removes a pending delivery whatever its version (the vendor refused it, or
-// its time limit passed) and runs then in the same transaction with the row removed and
-// whether there was one. It answers the same.
-func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor model.Vendor, then func(tx *sql.Tx, p Pending, found bool) error) (Pending, bool, error) {
+// DropDelivery removes a pending delivery tried at version (the vendor refused it, or its
+// time limit passed) and runs then in the same transaction with the row removed and whether
+// there was one. It answers the same, or ErrVersionMoved, removing nothing, when an update
+// was merged in since: the newer data gets its own attempt and its own time limit.
+func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, then func(tx *sql.Tx, p Pending, found bool) error) (Pending, bool, error) {
 	var p Pending
 	var found bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -183,12 +209,18 @@ func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor mode
 		if err != nil {
 			return err
 		}
+		if p.Version != version {
+			return ErrVersionMoved
+		}
 		found = true
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)); err != nil {
 			return err
 		}
 		return then(tx, p, true)
 	})
+	if errors.Is(err, ErrVersionMoved) {
+		return Pending{}, false, err
+	}
 	if err != nil {
 		return Pending{}, false, fmt.Errorf("store: drop delivery: %w", err)
 	}
@@ -203,4 +235,81 @@ func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model
 		return fmt.Errorf("store: note delivery attempt: %w", err)
 	}
 	return nil
+}
+
+// Delivered answers what the vendor already received from the gateway for the customer.
+func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
+	d, err := readDelivered(ctx, s.r, customerID, vendor)
+	if err != nil {
+		return nil, fmt.Errorf("store: read delivered fields: %w", err)
+	}
+	return d, nil
+}
+
+// RecordUpdate records an update's audit event and, for each vendor that received it
+// directly, the fields delivered, in one transaction.
+func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, customerID string, delivered map[model.Vendor]model.PendingFields) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := recordEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		// In a fixed order, so two updates of one customer never lock each other's rows
+		// the other way round.
+		for _, v := range slices.Sorted(maps.Keys(delivered)) {
+			if err := markDelivered(ctx, tx, customerID, v, delivered[v]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record update: %w", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readDelivered(ctx context.Context, db queryer, customerID string, vendor model.Vendor) (model.Delivered, error) {
+	var raw string
+	err := db.QueryRowContext(ctx, `SELECT seqs FROM delivered_fields WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.Delivered{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := model.Delivered{}
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		return nil, fmt.Errorf("delivered fields: %w", err)
+	}
+	return d, nil
+}
+
+// markDelivered records fields as delivered to vendor, under the row's lock.
+func markDelivered(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	var raw string
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO delivered_fields (customer_id, vendor, seqs) VALUES ($1, $2, '{}')
+		ON CONFLICT (customer_id, vendor) DO UPDATE SET seqs = delivered_fields.seqs
+		RETURNING seqs`, customerID, string(vendor)).Scan(&raw)
+	if err != nil {
+		return err
+	}
+	d := model.Delivered{}
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		return fmt.Errorf("delivered fields: %w", err)
+	}
+	d.Mark(fields)
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE delivered_fields SET seqs = $3 WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor), string(b))
+	return err
 }

@@ -31,14 +31,15 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, noTx)
-		if err != nil || p.Version != 1 {
-			t.Fatalf("first queue: version %d, err %v", p.Version, err)
+		first, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, noTx)
+		if err != nil {
+			t.Fatal(err)
 		}
 		// A newer update merged in: its value wins, the older field stays, the time limit
 		// restarts from the newer update.
-		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, noTx); err != nil {
-			t.Fatal(err)
+		second, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, noTx)
+		if err != nil || second.Version <= first.Version {
+			t.Fatalf("second queue: version %d after %d, err %v", second.Version, first.Version, err)
 		}
 		got, ok, err := s.PendingDelivery(ctx, "c-1", model.LadiFlow)
 		if err != nil || !ok {
@@ -48,7 +49,7 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *u.Email != "b@example.com" || *u.FullName != "A" || got.Version != 2 ||
+		if *u.Email != "b@example.com" || *u.FullName != "A" || got.Version != second.Version ||
 			!got.QueuedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(61*time.Minute)) || fmt.Sprint(got.RequestIDs) != "[req-1 req-2]" {
 			t.Fatalf("merged row = %+v, update %s/%s", got, *u.Email, *u.FullName)
 		}
@@ -56,18 +57,27 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 			t.Fatalf("PendingVendors = %v, %v", vs, err)
 		}
 
-		// A sender that read version 1 must not remove the row: version 2 is unsent.
+		// A sender that read the first version must not remove the row: the second is unsent.
 		ran := false
-		done, err := s.FinishDelivery(ctx, "c-1", model.LadiFlow, 1, func(*sql.Tx) error { ran = true; return nil })
+		done, err := s.FinishDelivery(ctx, "c-1", model.LadiFlow, first.Version, first.Fields, func(*sql.Tx) error { ran = true; return nil })
 		if err != nil || done || ran {
 			t.Fatalf("finish at a stale version: done %v, ran %v, err %v", done, ran, err)
 		}
-		done, err = s.FinishDelivery(ctx, "c-1", model.LadiFlow, 2, func(*sql.Tx) error { ran = true; return nil })
+		done, err = s.FinishDelivery(ctx, "c-1", model.LadiFlow, second.Version, got.Fields, func(*sql.Tx) error { ran = true; return nil })
 		if err != nil || !done || !ran {
 			t.Fatalf("finish at the current version: done %v, ran %v, err %v", done, ran, err)
 		}
 		if _, ok, _ := s.PendingDelivery(ctx, "c-1", model.LadiFlow); ok {
 			t.Fatal("row still there after finish")
+		}
+		// What was sent is now delivered: the same update queued again is superseded, a
+		// row made again gets a version the old sender cannot match.
+		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noTx); !errors.Is(err, ErrSuperseded) {
+			t.Fatalf("queueing what was delivered: %v, want ErrSuperseded", err)
+		}
+		again, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noTx)
+		if err != nil || again.Version == second.Version || again.Version == first.Version {
+			t.Fatalf("a row made again reuses a version: %d (before %d, %d), err %v", again.Version, first.Version, second.Version, err)
 		}
 	})
 }
@@ -90,18 +100,27 @@ func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 func TestDropDelivery(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
-		if _, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noTx); err != nil {
+		first, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noTx)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.NoteAttempt(ctx, "c-1", model.EngageLab, "EngageLab answered 500"); err != nil {
 			t.Fatal(err)
 		}
+		second, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noTx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		dropped := func(*sql.Tx, Pending, bool) error { return nil }
-		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, dropped)
+		// A sender that tried the first version may not drop what was merged in since.
+		if _, _, err := s.DropDelivery(ctx, "c-1", model.EngageLab, first.Version, dropped); !errors.Is(err, ErrVersionMoved) {
+			t.Fatalf("drop at a stale version: %v, want ErrVersionMoved", err)
+		}
+		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, second.Version, dropped)
 		if err != nil || !found || p.Attempts != 1 || p.LastError != "EngageLab answered 500" {
 			t.Fatalf("drop = %+v, %v, %v", p, found, err)
 		}
-		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, dropped); err != nil || found {
+		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, second.Version, dropped); err != nil || found {
 			t.Fatalf("second drop found %v, err %v", found, err)
 		}
 	})
@@ -117,7 +136,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				body := fmt.Sprintf(`{"attributes":{"a%d":"v"}}`, i)
-				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i)), "", time.Now(), time.Hour, noTx)
+				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noTx)
 				errs <- err
 			})
 		}
@@ -133,8 +152,34 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		u, err := p.Fields.Update()
-		if err != nil || len(u.Attributes) != n || p.Version != n {
-			t.Fatalf("after %d concurrent merges: %d attributes, version %d, err %v", n, len(u.Attributes), p.Version, err)
+		if err != nil || len(u.Attributes) != n {
+			t.Fatalf("after %d concurrent merges: %d attributes, err %v", n, len(u.Attributes), err)
+		}
+	})
+}
+
+// TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered: an update delivered directly (seq 20)
+// is recorded with its audit event; an older one (seq 10) queued afterwards keeps only the
+// fields the newer one did not set.
+func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
+		newer := map[model.Vendor]model.PendingFields{model.LadiFlow: fieldsOf(t, `{"email":"new@example.com"}`, 20)}
+		if err := s.RecordUpdate(ctx, e, "c-1", newer); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noTx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Fields.Names(); fmt.Sprint(got) != "[full_name]" {
+			t.Fatalf("queued %v, want only full_name", got)
+		}
+		// Another vendor did not receive the newer update: it keeps everything.
+		p, err = s.QueueDelivery(ctx, "c-1", model.HappyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noTx)
+		if err != nil || fmt.Sprint(p.Fields.Names()) != "[email]" {
+			t.Fatalf("HappyTalk queued %v, err %v", p.Fields.Names(), err)
 		}
 	})
 }
