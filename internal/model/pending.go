@@ -182,5 +182,6 @@ func (p PendingFields) sort() {
 	slices.SortFunc(p, func(a, b PendingField) int { return strings.Compare(pathKey(a.Path), pathKey(b.Path)) })
 }
 
-// pathKey joins a path with a byte no JSON key from the contract holds.
-func pathKey(path []string) string { return strings.Join(path, "\x00") }
+// pathKey joins a path with the unit separator, which no key of the contract holds
+// (attribute names may hold dots), and which a PostgreSQL text column keeps (it refuses NUL).
+func pathKey(path []string) string { return strings.Join(path, "\x1f") }

@@ -97,7 +97,9 @@ func New(st *store.Store, f *fanout.Fanout, euids Registrar, cfg Config, log zer
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
 		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+		// After jobs finish River fetches again no sooner than this; its 100ms default
+		// held a process to about Workers deliveries per 100ms while draining a backlog.
+		FetchCooldown: min(cfg.PollInterval, 5*time.Millisecond),
 		// The worker's own deadline (SendTimeout) ends a delivery first; River's is the
 		// backstop. A job still "running" after that, whose process died, is handed to a
 		// live process again.
@@ -142,7 +144,12 @@ func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor,
 // will send it, first at at (now for a delivery that was not tried yet, now plus the
 // backoff for one that just failed). It answers the pending delivery as merged.
 func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (store.Pending, error) {
-	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
+	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx, created bool) error {
+		if !created {
+			// A waiting row always has a live job: jobs finish only in the transaction
+			// that removes their row, or finds none.
+			return nil
+		}
 		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, &river.InsertOpts{
 			MaxAttempts: maxAttempts,
 			ScheduledAt: at,

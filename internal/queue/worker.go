@@ -36,7 +36,19 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		return err
 	}
 	if !ok {
-		return nil // nothing waits: another path finished it
+		// Nothing waits (another path finished it). Complete in a transaction that still
+		// finds nothing: a delivery queued while this job ran must keep a live job.
+		waiting, err := q.store.FinishIfNothingPending(ctx, c, v, func(tx *sql.Tx) error {
+			_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if waiting {
+			return river.JobSnooze(0)
+		}
+		return nil
 	}
 	// A newer update may have reached the vendor directly since these were queued.
 	delivered, err := q.store.Delivered(ctx, c, v)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
@@ -42,12 +43,13 @@ type TxFunc func(tx *sql.Tx) error
 const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
-// when none waits, and runs then in the same transaction. Fields older than what the vendor
+// when none waits, and runs then in the same transaction, telling it whether the row was
+// created (a row that was already waiting has its job). Fields older than what the vendor
 // already received are left out (ErrSuperseded when none is left). The row's expiry moves to
 // now+maxAge: the newest update merged in gets the whole time limit. Its version moves to at
 // least now in Unix nanoseconds, so a row made again after one was removed never repeats a
 // version a slow sender still holds.
-func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
+func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, created bool) error) (Pending, error) {
 	var p Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		delivered, err := readDelivered(ctx, tx, customerID, vendor)
@@ -67,6 +69,7 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		if err != nil {
 			return err
 		}
+		created := p.Version == 0
 		p.Fields = p.Fields.Merge(fields)
 		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
 			p.RequestIDs = append(p.RequestIDs, requestID)
@@ -76,7 +79,7 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		if err := writePending(ctx, tx, p); err != nil {
 			return err
 		}
-		return then(tx)
+		return then(tx, created)
 	})
 	if errors.Is(err, ErrSuperseded) {
 		return Pending{}, err
@@ -182,7 +185,7 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 		if done, err = affectedOne(res, err); err != nil || !done {
 			return err
 		}
-		if err := markDelivered(ctx, tx, customerID, vendor, sent); err != nil {
+		if err := markDelivered(ctx, tx, customerID, map[model.Vendor]model.PendingFields{vendor: sent}); err != nil {
 			return err
 		}
 		return then(tx)
@@ -237,6 +240,29 @@ func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model
 	return nil
 }
 
+// FinishIfNothingPending runs then in a transaction that finds no pending delivery for the
+// customer at vendor, and answers true, running nothing, when one waits after all. A job
+// that found nothing to send completes through it, so a delivery queued meanwhile is never
+// left behind a job that already finished.
+func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (bool, error) {
+	var waiting bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.lockPending(ctx, tx, customerID, vendor)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return then(tx)
+		case err != nil:
+			return err
+		}
+		waiting = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: finish empty delivery: %w", err)
+	}
+	return waiting, nil
+}
+
 // Delivered answers what the vendor already received from the gateway for the customer.
 func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
 	d, err := readDelivered(ctx, s.r, customerID, vendor)
@@ -253,14 +279,7 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, customerID
 		if err := recordEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		// In a fixed order, so two updates of one customer never lock each other's rows
-		// the other way round.
-		for _, v := range slices.Sorted(maps.Keys(delivered)) {
-			if err := markDelivered(ctx, tx, customerID, v, delivered[v]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return markDelivered(ctx, tx, customerID, delivered)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)
@@ -269,47 +288,48 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, customerID
 }
 
 type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 func readDelivered(ctx context.Context, db queryer, customerID string, vendor model.Vendor) (model.Delivered, error) {
-	var raw string
-	err := db.QueryRowContext(ctx, `SELECT seqs FROM delivered_fields WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return model.Delivered{}, nil
-	}
+	rows, err := db.QueryContext(ctx, `SELECT path, seq FROM delivered_fields WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor))
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	d := model.Delivered{}
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return nil, fmt.Errorf("delivered fields: %w", err)
+	for rows.Next() {
+		var path string
+		var seq int64
+		if err := rows.Scan(&path, &seq); err != nil {
+			return nil, err
+		}
+		d[path] = seq
 	}
-	return d, nil
+	return d, rows.Err()
 }
 
-// markDelivered records fields as delivered to vendor, under the row's lock.
-func markDelivered(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields) error {
-	if len(fields) == 0 {
+// markDelivered records, per vendor, the fields delivered to it: one statement, each leaf
+// keeping the newer of its stored and given sequences. Rows are written in a fixed order, so
+// two updates of one customer never lock each other's rows the other way round.
+func markDelivered(ctx context.Context, tx *sql.Tx, customerID string, delivered map[model.Vendor]model.PendingFields) error {
+	var values []string
+	var args []any
+	for _, v := range slices.Sorted(maps.Keys(delivered)) {
+		d := model.Delivered{}
+		d.Mark(delivered[v])
+		for _, path := range slices.Sorted(maps.Keys(d)) {
+			n := len(args)
+			values = append(values, fmt.Sprintf("($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4))
+			args = append(args, customerID, string(v), path, d[path])
+		}
+	}
+	if len(values) == 0 {
 		return nil
 	}
-	var raw string
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO delivered_fields (customer_id, vendor, seqs) VALUES ($1, $2, '{}')
-		ON CONFLICT (customer_id, vendor) DO UPDATE SET seqs = delivered_fields.seqs
-		RETURNING seqs`, customerID, string(vendor)).Scan(&raw)
-	if err != nil {
-		return err
-	}
-	d := model.Delivered{}
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return fmt.Errorf("delivered fields: %w", err)
-	}
-	d.Mark(fields)
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE delivered_fields SET seqs = $3 WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor), string(b))
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO delivered_fields (customer_id, vendor, path, seq) VALUES `+strings.Join(values, ", ")+`
+		ON CONFLICT (customer_id, vendor, path) DO UPDATE
+		SET seq = CASE WHEN excluded.seq > delivered_fields.seq THEN excluded.seq ELSE delivered_fields.seq END`, args...)
 	return err
 }

@@ -25,21 +25,27 @@ func fieldsOf(t *testing.T, body string, seq int64) model.PendingFields {
 	return f
 }
 
-func noTx(*sql.Tx) error { return nil }
+func noJob(*sql.Tx, bool) error { return nil }
 
 func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-		first, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, noTx)
+		var created []bool
+		job := func(_ *sql.Tx, c bool) error { created = append(created, c); return nil }
+		first, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, job)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A newer update merged in: its value wins, the older field stays, the time limit
 		// restarts from the newer update.
-		second, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, noTx)
+		second, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, job)
 		if err != nil || second.Version <= first.Version {
 			t.Fatalf("second queue: version %d after %d, err %v", second.Version, first.Version, err)
+		}
+		// Only the first made the row: the second merged into it, and its job is the first's.
+		if fmt.Sprint(created) != "[true false]" {
+			t.Fatalf("created = %v, want [true false]", created)
 		}
 		got, ok, err := s.PendingDelivery(ctx, "c-1", model.LadiFlow)
 		if err != nil || !ok {
@@ -72,10 +78,10 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 		}
 		// What was sent is now delivered: the same update queued again is superseded, a
 		// row made again gets a version the old sender cannot match.
-		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noTx); !errors.Is(err, ErrSuperseded) {
+		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noJob); !errors.Is(err, ErrSuperseded) {
 			t.Fatalf("queueing what was delivered: %v, want ErrSuperseded", err)
 		}
-		again, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noTx)
+		again, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noJob)
 		if err != nil || again.Version == second.Version || again.Version == first.Version {
 			t.Fatalf("a row made again reuses a version: %d (before %d, %d), err %v", again.Version, first.Version, second.Version, err)
 		}
@@ -87,7 +93,7 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		boom := errors.New("job insert failed")
-		_, err := s.QueueDelivery(t.Context(), "c-1", model.HappyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
+		_, err := s.QueueDelivery(t.Context(), "c-1", model.HappyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx, bool) error { return boom })
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want the job's", err)
 		}
@@ -100,14 +106,14 @@ func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 func TestDropDelivery(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
-		first, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noTx)
+		first, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.NoteAttempt(ctx, "c-1", model.EngageLab, "EngageLab answered 500"); err != nil {
 			t.Fatal(err)
 		}
-		second, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noTx)
+		second, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +142,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				body := fmt.Sprintf(`{"attributes":{"a%d":"v"}}`, i)
-				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noTx)
+				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noJob)
 				errs <- err
 			})
 		}
@@ -169,7 +175,7 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 		if err := s.RecordUpdate(ctx, e, "c-1", newer); err != nil {
 			t.Fatal(err)
 		}
-		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noTx)
+		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,9 +183,27 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 			t.Fatalf("queued %v, want only full_name", got)
 		}
 		// Another vendor did not receive the newer update: it keeps everything.
-		p, err = s.QueueDelivery(ctx, "c-1", model.HappyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noTx)
+		p, err = s.QueueDelivery(ctx, "c-1", model.HappyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noJob)
 		if err != nil || fmt.Sprint(p.Fields.Names()) != "[email]" {
 			t.Fatalf("HappyTalk queued %v, err %v", p.Fields.Names(), err)
+		}
+	})
+}
+
+func TestFinishIfNothingPending(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		ran := false
+		finish := func(*sql.Tx) error { ran = true; return nil }
+		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", model.LadiFlow, finish); err != nil || waiting || !ran {
+			t.Fatalf("nothing pending: waiting %v, ran %v, err %v", waiting, ran, err)
+		}
+		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob); err != nil {
+			t.Fatal(err)
+		}
+		ran = false
+		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", model.LadiFlow, finish); err != nil || !waiting || ran {
+			t.Fatalf("a delivery waits: waiting %v, ran %v, err %v", waiting, ran, err)
 		}
 	})
 }
