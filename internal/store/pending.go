@@ -185,7 +185,7 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 		if done, err = affectedOne(res, err); err != nil || !done {
 			return err
 		}
-		if err := markDelivered(ctx, tx, customerID, map[model.Vendor]model.PendingFields{vendor: sent}); err != nil {
+		if err := s.markDelivered(ctx, tx, customerID, map[model.Vendor]model.PendingFields{vendor: sent}); err != nil {
 			return err
 		}
 		return then(tx)
@@ -279,7 +279,7 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, customerID
 		if err := recordEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		return markDelivered(ctx, tx, customerID, delivered)
+		return s.markDelivered(ctx, tx, customerID, delivered)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)
@@ -312,15 +312,14 @@ func readDelivered(ctx context.Context, db queryer, customerID string, vendor mo
 // markDelivered records, per vendor, the fields delivered to it: one statement, each leaf
 // keeping the newer of its stored and given sequences. Rows are written in a fixed order, so
 // two updates of one customer never lock each other's rows the other way round.
-func markDelivered(ctx context.Context, tx *sql.Tx, customerID string, delivered map[model.Vendor]model.PendingFields) error {
+func (s *Store) markDelivered(ctx context.Context, tx *sql.Tx, customerID string, delivered map[model.Vendor]model.PendingFields) error {
 	var values []string
 	var args []any
 	for _, v := range slices.Sorted(maps.Keys(delivered)) {
 		d := model.Delivered{}
 		d.Mark(delivered[v])
 		for _, path := range slices.Sorted(maps.Keys(d)) {
-			n := len(args)
-			values = append(values, fmt.Sprintf("($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4))
+			values = append(values, s.placeholders(len(args), 4))
 			args = append(args, customerID, string(v), path, d[path])
 		}
 	}

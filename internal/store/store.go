@@ -212,3 +212,17 @@ func nanos(t time.Time) int64 { return t.UnixNano() }
 
 // fromNanos reads an instant back in UTC.
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// placeholders writes a row of n parameters numbered after the first `after` of a
+// statement: ($1, $2) on PostgreSQL; (?, ?) on SQLite, which reads $N as a named parameter
+// and looks each one up in a list, slowly in statements with many of them.
+func (s *Store) placeholders(after, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "?"
+		if s.engine == EnginePostgres {
+			ps[i] = fmt.Sprintf("$%d", after+i+1)
+		}
+	}
+	return "(" + strings.Join(ps, ", ") + ")"
+}
