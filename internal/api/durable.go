@@ -47,7 +47,9 @@ type delivery struct {
 	// fields are the update as the caller sent it (no recalled refs), split for the queue
 	// and stamped with when the gateway received it: what is queued, and what a direct
 	// delivery records as delivered.
-	fields    model.PendingFields
+	fields model.PendingFields
+	// received is when the gateway received the request: the update's sequence.
+	received  time.Time
 	async     bool
 	requestID string
 	// euidDeferred is set when EngageLab's euid could not be resolved: EngageLab is queued.

@@ -115,6 +115,8 @@ func (m *memory) resolveEUID(ctx context.Context, u *model.Update, s *sent) erro
 // these refs (and an EUID the gateway resolved) are stored, so a concurrent update's newer
 // ref is never overwritten by the older one this request recalled.
 type sent struct {
+	// body is the update as sent: what the queue keeps.
+	body   model.CustomerUpdate
 	refs   model.VendorRefs
 	fields []string
 	// euidDeferred is EngageLab's register call failing retryably: EngageLab's delivery is
@@ -128,7 +130,7 @@ type sent struct {
 const unresolvedEUID = int64(1<<63 - 1)
 
 func newSent(body model.CustomerUpdate) sent {
-	s := sent{fields: fieldNames(body)}
+	s := sent{body: body, fields: fieldNames(body)}
 	if body.VendorRefs != nil {
 		s.refs = body.VendorRefs.Clone()
 	}
