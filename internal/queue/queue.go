@@ -144,12 +144,9 @@ func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor,
 // will send it, first at at (now for a delivery that was not tried yet, now plus the
 // backoff for one that just failed). It answers the pending delivery as merged.
 func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (store.Pending, error) {
-	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx, created bool) error {
-		if !created {
-			// A waiting row always has a live job: jobs finish only in the transaction
-			// that removes their row, or finds none.
-			return nil
-		}
+	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
+		// Unique per customer and vendor: a merge into a waiting row inserts nothing when
+		// its job is live, and gives it one if it ever lost it.
 		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, &river.InsertOpts{
 			MaxAttempts: maxAttempts,
 			ScheduledAt: at,

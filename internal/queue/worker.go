@@ -22,6 +22,12 @@ type worker struct {
 	q *Queue
 }
 
+// NextRetry spaces the retries of a job that failed for another reason than the vendor (the
+// store did not answer) by the queue's backoff: River's default grows without a cap.
+func (w *worker) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	return w.q.now().Add(w.q.retryDelay(len(job.Errors) + 1))
+}
+
 // Work sends what waits for one customer at one vendor. Failed attempts are snoozed by the
 // queue's own backoff rather than returned as errors: River does not count a snooze as an
 // attempt, so its attempt limit never ends a delivery; the time limit does.

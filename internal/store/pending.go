@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -43,15 +44,18 @@ type TxFunc func(tx *sql.Tx) error
 const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
-// when none waits, and runs then in the same transaction, telling it whether the row was
-// created (a row that was already waiting has its job). Fields older than what the vendor
+// when none waits, and runs then in the same transaction (the queue makes sure of a job
+// there, which also heals a row that lost its job). Fields older than what the vendor
 // already received are left out (ErrSuperseded when none is left). The row's expiry moves to
 // now+maxAge: the newest update merged in gets the whole time limit. Its version moves to at
 // least now in Unix nanoseconds, so a row made again after one was removed never repeats a
 // version a slow sender still holds.
-func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, created bool) error) (Pending, error) {
+func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
 	var p Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+			return err
+		}
 		delivered, err := readDelivered(ctx, tx, customerID, vendor)
 		if err != nil {
 			return err
@@ -69,7 +73,6 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		if err != nil {
 			return err
 		}
-		created := p.Version == 0
 		p.Fields = p.Fields.Merge(fields)
 		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
 			p.RequestIDs = append(p.RequestIDs, requestID)
@@ -79,7 +82,7 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		if err := writePending(ctx, tx, p); err != nil {
 			return err
 		}
-		return then(tx, created)
+		return then(tx)
 	})
 	if errors.Is(err, ErrSuperseded) {
 		return Pending{}, err
@@ -88,6 +91,22 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		return Pending{}, fmt.Errorf("store: queue delivery: %w", err)
 	}
 	return p, nil
+}
+
+// lockDelivery makes the transactions that change one customer's pending delivery for one
+// vendor take turns. On PostgreSQL a row lock cannot cover a row that does not exist yet:
+// without this, a job finishing because it found no row could commit beside a merge that
+// creates one, whose unique job insert was skipped for the still-running job, leaving the
+// row with no job. It is a transaction-scoped advisory lock on a hash of the pair; SQLite's
+// single writer already runs such transactions one at a time.
+func (s *Store) lockDelivery(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor) error {
+	if s.engine != EnginePostgres {
+		return nil
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("customergateway/pending:" + string(vendor) + "\x1f" + customerID))
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64()))
+	return err
 }
 
 // lockPending reads an existing pending row and, on PostgreSQL, locks it until the transaction ends
@@ -180,6 +199,9 @@ func (s *Store) CountPending(ctx context.Context) (int, error) {
 func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, sent model.PendingFields, then TxFunc) (bool, error) {
 	var done bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2 AND version = $3`,
 			customerID, string(vendor), version)
 		if done, err = affectedOne(res, err); err != nil || !done {
@@ -204,6 +226,9 @@ func (s *Store) DropDelivery(ctx context.Context, customerID string, vendor mode
 	var p Pending
 	var found bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+			return err
+		}
 		var err error
 		p, err = s.lockPending(ctx, tx, customerID, vendor)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -247,6 +272,9 @@ func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model
 func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (bool, error) {
 	var waiting bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+			return err
+		}
 		_, err := s.lockPending(ctx, tx, customerID, vendor)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
