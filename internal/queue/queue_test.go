@@ -103,6 +103,19 @@ func (b *bench) refs(customers ...string) {
 	}
 }
 
+// onTheWire waits until the worker's first request has reached LadiFlow (whose simulated
+// latency then holds it), so what the test queues next is merged while it is being sent.
+func (b *bench) onTheWire() {
+	b.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(b.sim.Received(model.LadiFlow)) == 0 {
+		if time.Now().After(deadline) {
+			b.t.Fatal("the worker sent nothing within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // drained waits until nothing is pending.
 func (b *bench) drained(within time.Duration) {
 	b.t.Helper()
@@ -206,10 +219,7 @@ func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond})
 		q := b.queue(b.store, testConfig())
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
-		deadline := time.Now().Add(5 * time.Second)
-		for len(b.sim.Received(model.LadiFlow)) == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		b.onTheWire()
 		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
 		b.drained(10 * time.Second)
 		if got := b.ladiflow("c-1"); got["email"] != "second@example.com" {
@@ -309,10 +319,7 @@ func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
 		q := b.queue(b.store, testConfig())
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
-		deadline := time.Now().Add(5 * time.Second)
-		for len(b.sim.Received(model.LadiFlow)) == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		b.onTheWire()
 		b.enqueue(q, "c-1", `{"full_name":"Kim"}`, 2)
 		b.drained(10 * time.Second)
 		if got := b.ladiflow("c-1"); got["full_name"] != "Kim" {
