@@ -162,10 +162,11 @@ func (q *Queue) FirstRetry() time.Time { return q.now().Add(q.cfg.Backoff) }
 // retryDelay is the wait after the attempt-th failed background attempt: Backoff doubling
 // to MaxBackoff, with a quarter of jitter so deliveries queued together spread out.
 func (q *Queue) retryDelay(attempt int) time.Duration {
-	d := q.cfg.MaxBackoff
-	if attempt < 30 {
-		d = min(q.cfg.Backoff<<max(attempt-1, 0), q.cfg.MaxBackoff)
+	d := q.cfg.Backoff
+	for i := 1; i < attempt && d < q.cfg.MaxBackoff; i++ {
+		d *= 2 // doubling until the cap, never shifting past it into an overflow
 	}
+	d = min(d, q.cfg.MaxBackoff)
 	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
 	return max(d+jitter, time.Millisecond)
 }

@@ -354,3 +354,19 @@ func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRetryDelayDoublesToItsCapWithJitter(t *testing.T) {
+	q := &Queue{cfg: Config{Backoff: time.Second, MaxBackoff: time.Minute}}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 7: time.Minute, 1000: time.Minute} {
+		for range 50 {
+			if d := q.retryDelay(attempt); d < want*3/4 || d > want*5/4 {
+				t.Fatalf("attempt %d: %v, want %v ± 25%%", attempt, d, want)
+			}
+		}
+	}
+	// A long backoff with many attempts neither overflows nor panics.
+	q.cfg = Config{Backoff: time.Hour, MaxBackoff: 100 * time.Hour}
+	if d := q.retryDelay(10_000); d < 75*time.Hour || d > 125*time.Hour {
+		t.Fatalf("long backoff: %v", d)
+	}
+}
