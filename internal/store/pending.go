@@ -41,6 +41,9 @@ var ErrVersionMoved = errors.New("store: an update was merged into the delivery 
 // a pending row and its job are written, or removed, together.
 type TxFunc func(tx *sql.Tx) error
 
+// maxRequestIDs is how many request ids a pending delivery keeps for its audit event.
+const maxRequestIDs = 50
+
 const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
@@ -75,7 +78,9 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		}
 		p.Fields = p.Fields.Merge(fields)
 		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
-			p.RequestIDs = append(p.RequestIDs, requestID)
+			// The newest ones: a customer updated all through a long outage must not
+			// grow the row without bound.
+			p.RequestIDs = append(p.RequestIDs, requestID)[max(0, len(p.RequestIDs)+1-maxRequestIDs):]
 		}
 		p.Version = max(p.Version+1, now.UnixNano())
 		p.ExpiresAt = now.Add(maxAge)

@@ -244,3 +244,19 @@ func TestPendingChangesTakeTurns(t *testing.T) {
 		}
 	})
 }
+
+func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		var p Pending
+		var err error
+		for i := range maxRequestIDs + 5 {
+			p, err = s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com"}`, int64(i+1)), fmt.Sprintf("req-%d", i), time.Now(), time.Hour, noJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(p.RequestIDs) != maxRequestIDs || p.RequestIDs[0] != "req-5" || p.RequestIDs[maxRequestIDs-1] != fmt.Sprintf("req-%d", maxRequestIDs+4) {
+			t.Fatalf("kept %d ids, from %s to %s", len(p.RequestIDs), p.RequestIDs[0], p.RequestIDs[len(p.RequestIDs)-1])
+		}
+	})
+}
