@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,7 +90,7 @@ func (m *memory) deliver(ctx context.Context, f *fanout.Fanout, d delivery) (mod
 
 	// The request's deadline may be spent on vendors that did not answer; queueing gets
 	// its own.
-	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	qctx, cancel := detached(ctx)
 	defer cancel()
 	for _, p := range d.plans {
 		if why, ok := held[p.Vendor]; ok {
@@ -126,6 +125,9 @@ func (m *memory) enqueue(ctx context.Context, d delivery, vendor model.Vendor, r
 	}
 	until := p.ExpiresAt
 	r.Status, r.QueuedUntil = model.StatusQueued, &until
-	r.Reason = strings.TrimPrefix(fmt.Sprintf("%s; the gateway keeps trying in the background until %s", why, until.Format(time.RFC3339)), "; ")
+	r.Reason = "the gateway keeps trying in the background until " + until.Format(time.RFC3339)
+	if why != "" {
+		r.Reason = why + "; " + r.Reason
+	}
 	return r
 }

@@ -102,13 +102,18 @@ func (m *memory) resolveEUID(ctx context.Context, u *model.Update, s *sent) erro
 		return &euidError{err: err}
 	}
 	s.refs.EngageLab = &model.EngageLabRef{EUID: euid}
+	setEUID(u, euid)
+	return nil
+}
+
+// setEUID puts euid in u's refs, on a copy: the refs may be shared with what is stored.
+func setEUID(u *model.Update, euid int64) {
 	refs := model.VendorRefs{}
 	if u.Fields.VendorRefs != nil {
 		refs = u.Fields.VendorRefs.Clone()
 	}
 	refs.EngageLab = &model.EngageLabRef{EUID: euid}
 	u.Fields.VendorRefs = &refs
-	return nil
 }
 
 // sent is what the caller's update itself carried, kept before the store fills in refs: only
@@ -157,7 +162,7 @@ func (m *memory) record(reqCtx context.Context, customerID string, fields []stri
 	if m == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), 5*time.Second)
+	ctx, cancel := detached(reqCtx)
 	defer cancel()
 	if changedRefs == nil {
 		changedRefs = []string{}
@@ -181,26 +186,18 @@ func (m *memory) record(reqCtx context.Context, customerID string, fields []stri
 	}
 }
 
-// refused records err when it is a 422 (the update cannot be delivered as asked); other
-// errors are malformed requests or the gateway's own failures, not updates.
-func (m *memory) refused(ctx context.Context, customerID string, fields []string, err error) {
-	var errs model.FieldErrors
-	if errors.As(err, &errs) {
-		m.recordRefused(ctx, customerID, fields, errs)
-	}
-}
-
 // resultUndeliverable is the audit result of an update refused with 422: nothing was sent.
 const resultUndeliverable = "undeliverable"
 
-// recordRefused writes an update refused with 422 (nothing sent) to the audit trail: the
-// fields it carried and the fields and vendors the refusal named, never the messages, which
-// may quote a value.
-func (m *memory) recordRefused(reqCtx context.Context, customerID string, fields []string, errs model.FieldErrors) {
-	if m == nil {
+// refused writes an update refused with 422 (nothing sent) to the audit trail: the fields it
+// carried and the fields and vendors the refusal named, never the messages, which may quote
+// a value. Other errors are malformed requests or the gateway's own failures, not updates.
+func (m *memory) refused(reqCtx context.Context, customerID string, fields []string, err error) {
+	var errs model.FieldErrors
+	if m == nil || !errors.As(err, &errs) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), 5*time.Second)
+	ctx, cancel := detached(reqCtx)
 	defer cancel()
 	refused := make([]map[string]string, 0, len(errs))
 	for _, e := range errs {
@@ -214,6 +211,17 @@ func (m *memory) recordRefused(reqCtx context.Context, customerID string, fields
 	if err := m.store.RecordEvent(ctx, e); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
 	}
+}
+
+// storeTimeout bounds the store's work that follows a request's deliveries (queueing,
+// recording), which must happen even when the vendors used up the request's deadline or the
+// caller hung up.
+const storeTimeout = 5 * time.Second
+
+// detached is reqCtx's values (logger, request id) without its deadline or cancellation,
+// bounded by storeTimeout.
+func detached(reqCtx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(reqCtx), storeTimeout)
 }
 
 // updateEvent is a customer_update audit event of the gateway's.
@@ -267,12 +275,7 @@ func (m *memory) plan(ctx context.Context, f *fanout.Fanout, u *model.Update, dr
 			// EngageLab's limits are checked) and queue EngageLab, whose worker resolves
 			// the euid when EngageLab is back.
 			s.euidDeferred = rerr
-			refs := model.VendorRefs{}
-			if u.Fields.VendorRefs != nil {
-				refs = u.Fields.VendorRefs.Clone()
-			}
-			refs.EngageLab = &model.EngageLabRef{EUID: unresolvedEUID}
-			u.Fields.VendorRefs = &refs
+			setEUID(u, unresolvedEUID)
 			return f.Plan(u)
 		}
 		if err != nil {

@@ -45,8 +45,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		// Nothing waits (another path finished it). Complete in a transaction that still
 		// finds nothing: a delivery queued while this job ran must keep a live job.
 		waiting, err := q.store.FinishIfNothingPending(ctx, c, v, func(tx *sql.Tx) error {
-			_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
-			return err
+			return completeJob(ctx, tx, job)
 		})
 		if err != nil {
 			return err
@@ -166,8 +165,7 @@ func failedPlan(err error) model.VendorResult {
 func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], tried store.Pending, r model.VendorResult) error {
 	_, _, err := q.store.DropDelivery(ctx, job.Args.CustomerID, job.Args.Vendor, tried.Version, func(tx *sql.Tx, _ store.Pending, found bool) error {
 		if !found {
-			_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
-			return err
+			return completeJob(ctx, tx, job)
 		}
 		return q.completeTx(ctx, tx, job, tried, r)
 	})
@@ -181,10 +179,16 @@ func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], tried s
 // transaction that removes its pending row: the row, the job and the audit trail change
 // together.
 func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult) error {
-	if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
+	if err := completeJob(ctx, tx, job); err != nil {
 		return err
 	}
 	return q.store.RecordEventTx(ctx, tx, q.deliveryEvent(p, r))
+}
+
+// completeJob marks the running job completed in tx, the store's transaction.
+func completeJob(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs]) error {
+	_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
+	return err
 }
 
 // deliveryEvent is a delivery's outcome for the gateway's audit trail: field names, never values.

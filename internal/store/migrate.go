@@ -14,8 +14,8 @@ import (
 )
 
 // migrations holds the schema, shared by both engines while their SQL can be the same. A
-// migration that must differ would move the set into one directory per dialect; River's
-// tables, which differ, are a Go migration (river.go).
+// migration that must differ would move the set into one directory per dialect. River's
+// tables, whose SQL differs per engine, are made by River's own migrator (river.go).
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
