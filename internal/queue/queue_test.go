@@ -116,6 +116,15 @@ func (b *bench) onTheWire() {
 	}
 }
 
+// oneCustomer is the usual start: customer c-1 with a LadiFlow id, LadiFlow behaving as
+// fault says, and a queue with the test settings.
+func (b *bench) oneCustomer(fault vendorsim.Fault) *Queue {
+	b.t.Helper()
+	b.refs("c-1")
+	b.sim.SetFault(model.LadiFlow, fault)
+	return b.queue(b.store, testConfig())
+}
+
 // drained waits until nothing is pending.
 func (b *bench) drained(within time.Duration) {
 	b.t.Helper()
@@ -169,9 +178,7 @@ func forEachEngine(t *testing.T, test func(t *testing.T, b *bench)) {
 
 func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
 		b.enqueue(q, "c-1", `{"email":"kim@example.com","full_name":"Kim"}`, 1)
 		b.drained(10 * time.Second)
 
@@ -196,9 +203,7 @@ func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
 // older update's other fields.
 func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		b.enqueue(q, "c-1", `{"email":"new@example.com"}`, 20)
 		b.enqueue(q, "c-1", `{"email":"old@example.com","full_name":"Old Name"}`, 10)
 		time.Sleep(100 * time.Millisecond)
@@ -215,9 +220,7 @@ func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 // again.
 func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Latency: 300 * time.Millisecond})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		b.onTheWire()
 		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
@@ -249,9 +252,7 @@ func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
 
 func TestRejectedDeliveryIsNotRetried(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
 		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
 		b.drained(10 * time.Second)
 		time.Sleep(100 * time.Millisecond)
@@ -315,9 +316,7 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 // newer update is merged in; the refusal does not drop the newer data, which is sent.
 func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		b.onTheWire()
 		b.enqueue(q, "c-1", `{"full_name":"Kim"}`, 2)
@@ -332,9 +331,7 @@ func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 // directly after an older one was queued; the older one's overlapping fields are not sent.
 func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
-		q := b.queue(b.store, testConfig())
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		// LadiFlow needs email or phone in every update: the phone carries this one.
 		b.enqueue(q, "c-1", `{"email":"old@example.com","phone":"+821012345678","full_name":"Kim"}`, 10)
 		newer, err := model.QueuedFields(model.CustomerUpdate{Email: ptr("new@example.com")}, 20)
