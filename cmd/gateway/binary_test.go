@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
 // readmeUpdateCommand is how README.md's first example starts; the test runs that example.
@@ -345,12 +343,11 @@ func checkLogs(t *testing.T, logs string, ex readmeExample) {
 		t.Fatalf("README example body: %v", err)
 	}
 	digits := regexp.MustCompile(`\D`).ReplaceAllString(body.Phone, "")
-	sim := vendorsim.SandboxConfig()
 	secrets := []string{
 		body.Email, body.Phone, digits,
 		strings.TrimLeft(digits, "0"), // the national number inside +82 10-1234-5678 and 821012345678
-		sim.HappyTalkToken, sim.LadiFlowAPIKey, sim.EngageLabAPIKey, sim.EngageLabAPISecret,
 	}
+	secrets = append(secrets, sandboxCredentials(t)...)
 	for _, s := range secrets {
 		if len(s) < 6 {
 			t.Fatalf("%q is too short to search the logs for", s)
@@ -375,4 +372,26 @@ func checkLogs(t *testing.T, logs string, ex readmeExample) {
 			t.Errorf("log line %d is not JSON: %s", i+1, line)
 		}
 	}
+}
+
+// sandboxCredentials are the credentials every registered vendor's sandbox hands its
+// adapter: the values of its TOKEN, KEY and SECRET variables.
+func sandboxCredentials(t *testing.T) []string {
+	t.Helper()
+	var creds []string
+	for _, p := range registered {
+		_, env, err := p.sandbox(func(string) string { return "" }, "http://127.0.0.1:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range env {
+			if strings.HasSuffix(k, "_TOKEN") || strings.HasSuffix(k, "_KEY") || strings.HasSuffix(k, "_SECRET") {
+				creds = append(creds, v)
+			}
+		}
+	}
+	if len(creds) < len(registered) {
+		t.Fatalf("found %d sandbox credentials for %d vendors", len(creds), len(registered))
+	}
+	return creds
 }

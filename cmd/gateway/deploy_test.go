@@ -5,17 +5,19 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	engagelabsim "github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	happytalksim "github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/customergateway/gateway/internal/config"
-	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
 // The deployment files live at the repository root; go test runs in cmd/gateway.
@@ -34,17 +36,35 @@ func readRepoFile(t *testing.T, name string) string {
 	return string(b)
 }
 
-// configDefault is the default of one gateway variable, as config.Config declares it.
+// variables lists every variable the gateway reads: its own (config.Config), then each
+// registered vendor's, in order.
+func variables() []string {
+	names := config.Variables()
+	for _, p := range registered {
+		names = append(names, config.Names(p.env)...)
+	}
+	return names
+}
+
+// configDefault is the default of one gateway variable, as config.Config or its vendor's
+// Env declares it.
 func configDefault(t *testing.T, name string) string {
 	t.Helper()
-	ct := reflect.TypeFor[config.Config]()
-	for i := range ct.NumField() {
-		if ct.Field(i).Tag.Get("envconfig") == name {
-			return ct.Field(i).Tag.Get("default")
+	for _, spec := range append([]any{config.Config{}}, envs()...) {
+		if def, ok := config.Default(spec, name); ok {
+			return def
 		}
 	}
-	t.Fatalf("config.Config has no variable %s", name)
+	t.Fatalf("no configuration declares the variable %s", name)
 	return ""
+}
+
+func envs() []any {
+	var out []any
+	for _, p := range registered {
+		out = append(out, p.env)
+	}
+	return out
 }
 
 // portOf is the port of a listen address such as ":8080" or "0.0.0.0:8080".
@@ -118,7 +138,7 @@ func loadCompose(t *testing.T) (gateway, sim composeService) {
 
 func TestComposeSetsOnlyVariablesTheGatewayReads(t *testing.T) {
 	gateway, _ := loadCompose(t)
-	known := config.Variables()
+	known := variables()
 	if len(gateway.Environment) == 0 {
 		t.Fatal("the gateway service sets no environment")
 	}
@@ -131,7 +151,6 @@ func TestComposeSetsOnlyVariablesTheGatewayReads(t *testing.T) {
 
 func TestComposeWiresTheGatewayToTheSimulator(t *testing.T) {
 	gateway, sim := loadCompose(t)
-	sandbox := vendorsim.SandboxConfig()
 	simPort := portOf(t, sim.env("VENDORSIM_ADDR", vendorsimDefaultAddr))
 	simURL := "http://vendorsim:" + simPort
 
@@ -142,17 +161,17 @@ func TestComposeWiresTheGatewayToTheSimulator(t *testing.T) {
 		{"HAPPYTALK_BASE_URL", gateway.env("HAPPYTALK_BASE_URL", ""), simURL},
 		{"LADIFLOW_BASE_URL", gateway.env("LADIFLOW_BASE_URL", ""), simURL},
 		{"ENGAGELAB_BASE_URL", gateway.env("ENGAGELAB_BASE_URL", ""), simURL},
-		{"HAPPYTALK_TOKEN", gateway.env("HAPPYTALK_TOKEN", ""), sandbox.HappyTalkToken},
-		{"LADIFLOW_API_KEY", gateway.env("LADIFLOW_API_KEY", ""), sandbox.LadiFlowAPIKey},
-		{"ENGAGELAB_API_KEY", gateway.env("ENGAGELAB_API_KEY", ""), sandbox.EngageLabAPIKey},
-		{"ENGAGELAB_API_SECRET", gateway.env("ENGAGELAB_API_SECRET", ""), sandbox.EngageLabAPISecret},
+		{"HAPPYTALK_TOKEN", gateway.env("HAPPYTALK_TOKEN", ""), happytalksim.SandboxToken},
+		{"LADIFLOW_API_KEY", gateway.env("LADIFLOW_API_KEY", ""), ladiflowsim.SandboxAPIKey},
+		{"ENGAGELAB_API_KEY", gateway.env("ENGAGELAB_API_KEY", ""), engagelabsim.SandboxAPIKey},
+		{"ENGAGELAB_API_SECRET", gateway.env("ENGAGELAB_API_SECRET", ""), engagelabsim.SandboxAPISecret},
 		// The simulator's own credentials default to the sandbox ones; whatever compose sets
 		// must still be what the gateway sends.
-		{"VENDORSIM_HAPPYTALK_TOKEN", sim.env("VENDORSIM_HAPPYTALK_TOKEN", sandbox.HappyTalkToken), gateway.env("HAPPYTALK_TOKEN", "")},
-		{"VENDORSIM_LADIFLOW_API_KEY", sim.env("VENDORSIM_LADIFLOW_API_KEY", sandbox.LadiFlowAPIKey), gateway.env("LADIFLOW_API_KEY", "")},
-		{"VENDORSIM_ENGAGELAB_API_KEY", sim.env("VENDORSIM_ENGAGELAB_API_KEY", sandbox.EngageLabAPIKey), gateway.env("ENGAGELAB_API_KEY", "")},
-		{"VENDORSIM_ENGAGELAB_API_SECRET", sim.env("VENDORSIM_ENGAGELAB_API_SECRET", sandbox.EngageLabAPISecret), gateway.env("ENGAGELAB_API_SECRET", "")},
-		{"VENDORSIM_HAPPYTALK_GENDER_FORMAT", sim.env("VENDORSIM_HAPPYTALK_GENDER_FORMAT", vendorsim.GenderCode), gateway.env("HAPPYTALK_GENDER_FORMAT", configDefault(t, "HAPPYTALK_GENDER_FORMAT"))},
+		{"VENDORSIM_HAPPYTALK_TOKEN", sim.env("VENDORSIM_HAPPYTALK_TOKEN", happytalksim.SandboxToken), gateway.env("HAPPYTALK_TOKEN", "")},
+		{"VENDORSIM_LADIFLOW_API_KEY", sim.env("VENDORSIM_LADIFLOW_API_KEY", ladiflowsim.SandboxAPIKey), gateway.env("LADIFLOW_API_KEY", "")},
+		{"VENDORSIM_ENGAGELAB_API_KEY", sim.env("VENDORSIM_ENGAGELAB_API_KEY", engagelabsim.SandboxAPIKey), gateway.env("ENGAGELAB_API_KEY", "")},
+		{"VENDORSIM_ENGAGELAB_API_SECRET", sim.env("VENDORSIM_ENGAGELAB_API_SECRET", engagelabsim.SandboxAPISecret), gateway.env("ENGAGELAB_API_SECRET", "")},
+		{"VENDORSIM_HAPPYTALK_GENDER_FORMAT", sim.env("VENDORSIM_HAPPYTALK_GENDER_FORMAT", happytalksim.GenderCode), gateway.env("HAPPYTALK_GENDER_FORMAT", configDefault(t, "HAPPYTALK_GENDER_FORMAT"))},
 		// The README's examples send attributes.tier, as in --sandbox.
 		{"HAPPYTALK_PARAMETER_MAP", gateway.env("HAPPYTALK_PARAMETER_MAP", ""), sandboxParameterMap},
 		{"depends_on vendorsim", gateway.DependsOn["vendorsim"].Condition, "service_healthy"},
@@ -245,14 +264,14 @@ func TestEnvExampleListsEveryVariableWithItsDefault(t *testing.T) {
 			t.Errorf(".env.example: %s has no comment above it", name)
 		}
 	}
-	if want := config.Variables(); !slices.Equal(names, want) {
-		t.Errorf(".env.example lists\n%q\nwant config.Variables(), in order:\n%q", names, want)
+	if want := variables(); !slices.Equal(names, want) {
+		t.Errorf(".env.example lists\n%q\nwant every variable, in order:\n%q", names, want)
 	}
 }
 
 func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	readme := readRepoFile(t, "README.md")
-	for _, name := range config.Variables() {
+	for _, name := range variables() {
 		if !strings.Contains(readme, "`"+name+"`") {
 			t.Errorf("README.md does not document %s", name)
 		}

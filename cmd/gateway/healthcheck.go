@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -16,14 +15,14 @@ var healthClient = &http.Client{Timeout: 3 * time.Second}
 
 // healthcheck asks a gateway's /readyz and fails unless it answers 200. It lets a
 // distroless container check itself with no shell and no curl.
-func healthcheck(ctx context.Context, args []string, stdout io.Writer) error {
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	url := fs.String("url", "", "the readiness URL (default http://127.0.0.1<GATEWAY_ADDR port>/readyz)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *url == "" {
-		*url = "http://" + loopback(os.Getenv("GATEWAY_ADDR")) + "/readyz"
+		*url = "http://" + loopback(getenv("GATEWAY_ADDR")) + "/readyz"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {

@@ -1,5 +1,5 @@
-// Command gateway serves the canonical customer contract and delivers each update to
-// HappyTalk, LadiFlow and EngageLab. `gateway --sandbox` runs it against simulated vendors;
+// Command gateway serves the canonical customer contract and delivers each update to every
+// registered vendor (vendors.go). `gateway --sandbox` runs it against simulated vendors;
 // `gateway healthcheck` asks a running gateway's /readyz (the container's health check).
 package main
 
@@ -16,21 +16,22 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
 }
 
-// run is the whole program; a test calls it with its own arguments and environment
-// (t.Setenv) and stops it by cancelling ctx.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run is the whole program: everything it needs from the OS comes in as a parameter, so a
+// test starts the real gateway in-process with its own arguments and environment and
+// stops it by cancelling ctx.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck(ctx, args[1:], stdout)
+		return healthcheck(ctx, args[1:], getenv, stdout)
 	}
 	opts, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, opts, stdout)
+	return serve(ctx, opts, getenv, stdout)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,44 +12,69 @@ import (
 	"testing"
 	"time"
 
+	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
+
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendors/happytalk"
+	"github.com/customergateway/gateway/internal/vendors/ladiflow"
 	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
-// vendors is the simulator, served by the test on loopback, so it outlives gateway
-// processes that are killed and restarted.
-type vendors struct {
-	sim *vendorsim.Sim
-	env []string // the gateway variables that point at it
+// simVendors is every registered vendor's simulator, served by the test on loopback, so it
+// outlives gateway processes that are killed and restarted.
+type simVendors struct {
+	sim   *vendorsim.Sim
+	names []model.Vendor
+	lf    *ladiflowsim.Sim
+	env   []string // the gateway variables that point at it
 }
 
-func startVendors(t *testing.T) vendors {
+func startVendors(t *testing.T) simVendors {
 	t.Helper()
-	cfg := vendorsim.SandboxConfig()
-	sim := vendorsim.New(cfg)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return vendors{sim: sim, env: []string{
-		"HAPPYTALK_BASE_URL=" + srv.URL, "HAPPYTALK_TOKEN=" + cfg.HappyTalkToken,
-		"LADIFLOW_BASE_URL=" + srv.URL, "LADIFLOW_API_KEY=" + cfg.LadiFlowAPIKey,
-		"ENGAGELAB_BASE_URL=" + srv.URL, "ENGAGELAB_API_KEY=" + cfg.EngageLabAPIKey, "ENGAGELAB_API_SECRET=" + cfg.EngageLabAPISecret,
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	v := simVendors{env: []string{
 		// One attempt per request and short background delays keep the test short.
 		"GATEWAY_RETRY_ATTEMPTS=1", "GATEWAY_REQUEST_TIMEOUT=3s",
 		"GATEWAY_QUEUE_BACKOFF=100ms", "GATEWAY_QUEUE_MAX_BACKOFF=500ms", "GATEWAY_QUEUE_POLL_INTERVAL=50ms",
 	}}
+	var sims []vendorsim.Vendor
+	for _, p := range registered {
+		sim, env, err := p.sandbox(func(string) string { return "" }, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sims, v.names = append(sims, sim), append(v.names, sim.Name())
+		if lf, ok := sim.(*ladiflowsim.Sim); ok {
+			v.lf = lf
+		}
+		for k, val := range env {
+			v.env = append(v.env, k+"="+val)
+		}
+	}
+	v.sim = vendorsim.New(vendorsim.Config{}, sims...)
+	srv := httptest.NewUnstartedServer(v.sim)
+	_ = srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return v
 }
 
-func (v vendors) down() {
-	for _, name := range model.Vendors {
+func (v simVendors) down() {
+	for _, name := range v.names {
 		v.sim.SetFault(name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 	}
 }
 
-func (v vendors) up() { v.sim.ClearFaults() }
+func (v simVendors) up() { v.sim.ClearFaults() }
 
 // gatewayOn starts a gateway process on dbURL against the vendors and waits until it is ready.
-func gatewayOn(t *testing.T, bin string, v vendors, dbURL string) (*gatewayProcess, string) {
+func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayProcess, string) {
 	t.Helper()
 	port := freePort(t)
 	env := append([]string{"GATEWAY_ADDR=127.0.0.1:" + port, "GATEWAY_DATABASE_URL=" + dbURL}, v.env...)
@@ -97,13 +123,13 @@ func sendQueued(t *testing.T, customers []string, bases ...string) {
 
 // arrivedAsLastSaid waits until every customer's records at both vendors hold what the
 // last update said, then answers how many successful requests each vendor got per customer.
-func arrivedAsLastSaid(t *testing.T, v vendors, customers []string, within time.Duration) map[string]int {
+func arrivedAsLastSaid(t *testing.T, v simVendors, customers []string, within time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		missing := ""
 		for _, c := range customers {
-			lf, _ := v.sim.LadiFlowCustomer("lf-" + c)
+			lf, _ := v.lf.Customer("lf-" + c)
 			if lf["email"] != "new-"+c+"@example.com" || lf["full_name"] != "Kim "+c || lf["phone"] == nil {
 				missing = "LadiFlow " + c
 				break
@@ -122,7 +148,7 @@ func arrivedAsLastSaid(t *testing.T, v vendors, customers []string, within time.
 		time.Sleep(100 * time.Millisecond)
 	}
 	ok := map[string]int{}
-	for _, name := range []model.Vendor{model.HappyTalk, model.LadiFlow} {
+	for _, name := range []model.Vendor{happytalk.Name, ladiflow.Name} {
 		for _, r := range v.sim.Received(name) {
 			if r.Status != http.StatusOK {
 				continue
@@ -137,10 +163,10 @@ func arrivedAsLastSaid(t *testing.T, v vendors, customers []string, within time.
 	return ok
 }
 
-func lastHappyTalk(t *testing.T, v vendors, customer string) map[string]any {
+func lastHappyTalk(t *testing.T, v simVendors, customer string) map[string]any {
 	t.Helper()
 	var last map[string]any
-	for _, r := range v.sim.Received(model.HappyTalk) {
+	for _, r := range v.sim.Received(happytalk.Name) {
 		var b map[string]any
 		if err := json.Unmarshal(r.Body, &b); err != nil {
 			t.Fatal(err)

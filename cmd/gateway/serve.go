@@ -19,8 +19,8 @@ import (
 
 // serve wires the gateway from the environment and serves until ctx is cancelled, then
 // drains: readiness goes off first, then in-flight requests get ShutdownTimeout to finish.
-func serve(ctx context.Context, opts options, stdout io.Writer) error {
-	cfg, err := config.Load()
+func serve(ctx context.Context, opts options, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -29,23 +29,24 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 		return err
 	}
 	if opts.sandbox {
-		stopSim, err := startSandbox(&cfg, logger)
+		sandboxed, stopSim, err := startSandbox(getenv, logger)
 		if err != nil {
 			return err
 		}
 		defer stopSim()
+		getenv = sandboxed
 	}
 	contract, err := api.LoadContract(openapi.Document)
 	if err != nil {
 		return err
 	}
-	w, err := wire(ctx, cfg, logger, contract)
+	w, err := wire(ctx, cfg, getenv, logger, contract)
 	if err != nil {
 		return err
 	}
 	deps := w.deps
-	if deps.Store != nil {
-		defer deps.Store.Close()
+	if w.store != nil {
+		defer w.store.Close()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -53,7 +54,7 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	}
 	if w.queue != nil {
 		// Deliveries queued before a restart (or by another replica) start going out now.
-		if err := w.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		if err := w.queue.Start(context.WithoutCancel(ctx), w.updates); err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("start delivery queue: %w", err)
 		}
@@ -70,7 +71,7 @@ func serve(ctx context.Context, opts options, stdout io.Writer) error {
 	go func() { errc <- srv.Serve(ln) }()
 	deps.Readiness.Set(true)
 	logger.Info().Str("addr", ln.Addr().String()).Bool("sandbox", opts.sandbox).
-		Strs("vendors", vendorNames(deps.Fanout.Enabled())).Msg("gateway listening")
+		Strs("vendors", vendorNames(w.fanout.Enabled())).Msg("gateway listening")
 
 	select {
 	case err := <-errc:

@@ -10,78 +10,96 @@ import (
 	"github.com/rs/zerolog"
 
 	openapi "github.com/customergateway/gateway/api"
-	"github.com/customergateway/gateway/internal/adapters/engagelab"
-	"github.com/customergateway/gateway/internal/adapters/fanout"
-	"github.com/customergateway/gateway/internal/adapters/happytalk"
-	"github.com/customergateway/gateway/internal/adapters/ladiflow"
-	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
 	"github.com/customergateway/gateway/internal/api"
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/config"
+	"github.com/customergateway/gateway/internal/delivery"
+	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/vendors"
 )
 
-// wired is the gateway built from its configuration: what the HTTP surface needs, and the
-// delivery queue serve starts and stops (nil without a store).
+// wired is the gateway built from its configuration: what the HTTP surface needs, and what
+// serve starts and stops.
 type wired struct {
-	deps  api.Deps
-	queue *queue.Queue
+	deps    api.Deps
+	fanout  *fanout.Fanout
+	store   *store.Store // nil without a store
+	queue   *queue.Queue // nil without a store
+	updates *delivery.Service
 }
 
-// wire builds every concrete piece from the configuration, once.
-func wire(ctx context.Context, cfg config.Config, logger zerolog.Logger, contract *api.Contract) (wired, error) {
+// wire builds every concrete piece from the configuration and the registered vendors, once.
+func wire(ctx context.Context, cfg config.Config, getenv func(string) string, logger zerolog.Logger, contract *api.Contract) (wired, error) {
 	if !model.KnownRegion(cfg.DefaultRegion) {
 		return wired{}, fmt.Errorf("GATEWAY_DEFAULT_REGION: %q is not an ISO 3166-1 region with phone numbers", cfg.DefaultRegion)
 	}
-	ht, err := newHappyTalk(cfg)
+	vs, err := buildVendors(getenv)
 	if err != nil {
 		return wired{}, err
 	}
-	lf := ladiflow.New(ladiflow.Config{BaseURL: cfg.LadiFlowBaseURL, APIKey: cfg.LadiFlowAPIKey}, vendorhttp.NewClient())
-	el := engagelab.New(engagelab.Config{BaseURL: cfg.EngageLabBaseURL, APIKey: cfg.EngageLabAPIKey, APISecret: cfg.EngageLabAPISecret}, vendorhttp.NewClient())
-
 	m := metrics.New()
-	policy := fanout.Policy{
+	f := fanout.New(policy(cfg), m.ObserveDelivery, vs...)
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return wired{}, err
+	}
+	w := wired{fanout: f, store: st}
+	dcfg := delivery.Config{Fanout: f, Region: cfg.DefaultRegion, Deadline: cfg.RequestTimeout}
+	if st != nil {
+		if w.queue, err = queue.New(st, queueConfig(cfg), logger); err != nil {
+			return wired{}, errors.Join(err, st.Close())
+		}
+		dcfg.Store, dcfg.Queue = st, w.queue
+		m.WatchQueue(st.CountPending)
+	}
+	w.updates = delivery.New(dcfg)
+	auditSvc, err := newAudit(cfg, vs, st)
+	if err != nil {
+		return wired{}, errors.Join(err, closeStore(st))
+	}
+	w.deps = api.Deps{
+		Logger:        logger,
+		Contract:      contract,
+		Document:      openapi.Document,
+		Updates:       w.updates,
+		Audit:         auditSvc,
+		Metrics:       m,
+		Readiness:     &api.Readiness{},
+		DefaultRegion: cfg.DefaultRegion,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+	}
+	if st != nil {
+		// Only a store that is there: an interface holding a nil *store.Store is not nil.
+		w.deps.Replies, w.deps.Ping = st, st.Ping
+	}
+	return w, nil
+}
+
+// buildVendors builds every registered vendor's adapter from the environment.
+func buildVendors(getenv func(string) string) ([]vendors.Vendor, error) {
+	vs := make([]vendors.Vendor, 0, len(registered))
+	for _, p := range registered {
+		v, err := p.fromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+func policy(cfg config.Config) fanout.Policy {
+	return fanout.Policy{
 		AttemptTimeout:  cfg.VendorTimeout,
 		Attempts:        cfg.RetryAttempts,
 		Backoff:         cfg.RetryBackoff,
 		BreakerFailures: cfg.BreakerFailures,
 		BreakerCooldown: cfg.BreakerCooldown,
 	}
-	f := fanout.New(policy, m.ObserveDelivery, ht, lf, el)
-	st, err := openStore(ctx, cfg, logger)
-	if err != nil {
-		return wired{}, err
-	}
-	auditSvc, err := newAudit(cfg, ht, st)
-	if err != nil {
-		return wired{}, errors.Join(err, closeStore(st))
-	}
-	w := wired{deps: api.Deps{
-		Logger:         logger,
-		Contract:       contract,
-		Document:       openapi.Document,
-		Fanout:         f,
-		Audit:          auditSvc,
-		Store:          st,
-		EUIDs:          el,
-		Metrics:        m,
-		Readiness:      &api.Readiness{},
-		DefaultRegion:  cfg.DefaultRegion,
-		RequestTimeout: cfg.RequestTimeout,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-	}}
-	if st != nil {
-		if w.queue, err = queue.New(st, f, el, queueConfig(cfg), logger); err != nil {
-			return wired{}, errors.Join(err, st.Close())
-		}
-		w.deps.Queue = w.queue
-		m.WatchQueue(st.CountPending)
-	}
-	return w, nil
 }
 
 // openStore opens GATEWAY_DATABASE_URL, or answers nil when it is "none".
@@ -116,30 +134,12 @@ func queueConfig(cfg config.Config) queue.Config {
 		Workers:      cfg.QueueWorkers,
 		PollInterval: cfg.QueuePoll,
 		SendTimeout:  cfg.RequestTimeout,
-		Region:       cfg.DefaultRegion,
 	}
 }
 
-func newHappyTalk(cfg config.Config) (*happytalk.Adapter, error) {
-	loc, err := time.LoadLocation(cfg.HappyTalkTimezone)
-	if err != nil {
-		return nil, fmt.Errorf("HAPPYTALK_TIMEZONE: %w", err)
-	}
-	gf, err := happytalk.ParseGenderFormat(cfg.HappyTalkGenderFormat)
-	if err != nil {
-		return nil, fmt.Errorf("HAPPYTALK_GENDER_FORMAT: %w", err)
-	}
-	pm, err := happytalk.ParseParameterMap(cfg.HappyTalkParameterMap)
-	if err != nil {
-		return nil, fmt.Errorf("HAPPYTALK_PARAMETER_MAP: %w", err)
-	}
-	return happytalk.New(happytalk.Config{
-		BaseURL: cfg.HappyTalkBaseURL, Token: cfg.HappyTalkToken,
-		GenderFormat: gf, ParameterMap: pm, Location: loc,
-	}, vendorhttp.NewClient()), nil
-}
-
-func newAudit(cfg config.Config, ht *happytalk.Adapter, st *store.Store) (*audit.Service, error) {
+// newAudit reads the audit trail of every enabled vendor that keeps one, each read bounded
+// by the vendor timeout, and the gateway's own events when there is a store.
+func newAudit(cfg config.Config, vs []vendors.Vendor, st *store.Store) (*audit.Service, error) {
 	key := []byte(cfg.CursorSecret)
 	if len(key) == 0 {
 		// Cursors then hold for this process only; GATEWAY_CURSOR_SECRET shares them
@@ -150,8 +150,10 @@ func newAudit(cfg config.Config, ht *happytalk.Adapter, st *store.Store) (*audit
 		}
 	}
 	var sources []audit.Source
-	if ht.Enabled() {
-		sources = append(sources, audit.Source{Reader: ht, Location: ht.Location(), DayWindows: true})
+	for _, v := range vs {
+		if trail, ok := v.(vendors.AuditTrail); ok && v.Enabled() {
+			sources = append(sources, audit.Source{Reader: trail, Location: trail.Location(), DayWindows: trail.DayWindows(), Timeout: cfg.VendorTimeout})
+		}
 	}
 	if st != nil {
 		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})

@@ -21,6 +21,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/vendorsim"
+	"github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	"github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	"github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
 
 // shutdownTimeout bounds how long requests in flight (a hanging timeout fault) may delay
@@ -62,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	simCfg, err := cfg.simConfig()
+	vendors, err := cfg.vendors()
 	if err != nil {
 		return err
 	}
@@ -71,10 +74,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           logRequests(log, vendorsim.New(simCfg)),
+		Handler:           logRequests(log, vendorsim.New(vendorsim.Config{}, vendors...)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	log.Info().Str("addr", ln.Addr().String()).Str("happytalk_gender_format", simCfg.HappyTalkGenderFormat).
+	log.Info().Str("addr", ln.Addr().String()).Str("happytalk_gender_format", cfg.HappyTalkGenderFormat).
 		Str("happytalk_timezone", cfg.HappyTalkTimezone).Msg("vendorsim listening")
 	return serve(ctx, srv, ln, log)
 }
@@ -118,26 +121,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-// simConfig turns the environment into the simulator's configuration; errors name the
-// variable, never a credential.
-func (c config) simConfig() (vendorsim.Config, error) {
+// vendors turns the environment into the simulated vendors, in the order they are listed
+// everywhere; errors name the variable, never a credential.
+func (c config) vendors() ([]vendorsim.Vendor, error) {
 	loc, err := time.LoadLocation(c.HappyTalkTimezone)
 	if err != nil {
-		return vendorsim.Config{}, fmt.Errorf("VENDORSIM_HAPPYTALK_TIMEZONE: %w", err)
+		return nil, fmt.Errorf("VENDORSIM_HAPPYTALK_TIMEZONE: %w", err)
 	}
-	sc := vendorsim.Config{
-		HappyTalkToken:        c.HappyTalkToken,
-		LadiFlowAPIKey:        c.LadiFlowAPIKey,
-		EngageLabAPIKey:       c.EngageLabAPIKey,
-		EngageLabAPISecret:    c.EngageLabAPISecret,
-		HappyTalkGenderFormat: c.HappyTalkGenderFormat,
-		HappyTalkTimezone:     loc,
+	ht := happytalk.Config{Token: c.HappyTalkToken, GenderFormat: c.HappyTalkGenderFormat, Timezone: loc}
+	if ht.Validate() != nil {
+		return nil, fmt.Errorf("VENDORSIM_HAPPYTALK_GENDER_FORMAT must be %q (M/F) or %q (남/여), not %q",
+			happytalk.GenderCode, happytalk.GenderKorean, c.HappyTalkGenderFormat)
 	}
-	if sc.Validate() != nil {
-		return sc, fmt.Errorf("VENDORSIM_HAPPYTALK_GENDER_FORMAT must be %q (M/F) or %q (남/여), not %q",
-			vendorsim.GenderCode, vendorsim.GenderKorean, c.HappyTalkGenderFormat)
-	}
-	return sc, nil
+	return []vendorsim.Vendor{
+		happytalk.New(ht),
+		ladiflow.New(ladiflow.Config{APIKey: c.LadiFlowAPIKey}),
+		engagelab.New(engagelab.Config{APIKey: c.EngageLabAPIKey, APISecret: c.EngageLabAPISecret}),
+	}, nil
 }
 
 // statusRecorder keeps the status a handler answered, for the access log; 0 means nothing

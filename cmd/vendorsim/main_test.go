@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	"github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	"github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
 
 // syncBuffer is a stderr the test can read while run writes to it.
@@ -181,5 +185,28 @@ func TestRunDropFaultGoesThroughTheAccessLog(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("got HTTP %d, want the connection dropped", resp.StatusCode)
+	}
+}
+
+func TestDefaultsAreTheSandboxCredentials(t *testing.T) {
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HappyTalkToken != happytalk.SandboxToken || cfg.LadiFlowAPIKey != ladiflow.SandboxAPIKey ||
+		cfg.EngageLabAPIKey != engagelab.SandboxAPIKey || cfg.EngageLabAPISecret != engagelab.SandboxAPISecret ||
+		cfg.HappyTalkGenderFormat != happytalk.GenderCode {
+		t.Errorf("defaults differ from the vendor packages' sandbox accounts: %+v", cfg)
+	}
+	vendors, err := cfg.vendors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range vendors {
+		names = append(names, string(v.Name()))
+	}
+	if got := strings.Join(names, ","); got != "happytalk,ladiflow,engagelab" {
+		t.Errorf("mounted vendors %s", got)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	happytalksim "github.com/customergateway/gateway/internal/vendorsim/happytalk"
+
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/vendorsim"
@@ -28,7 +30,7 @@ func TestAuditHistoryPagesThroughThreeDays(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	var want []string
 	for d := 1; d <= 3; d++ {
-		for _, e := range vendorsim.HistoryEvents(time.Date(2024, 3, d, 0, 0, 0, 0, seoul)) {
+		for _, e := range happytalksim.HistoryEvents(time.Date(2024, 3, d, 0, 0, 0, 0, seoul)) {
 			want = append(want, "happytalk:"+e.ID)
 		}
 	}
@@ -75,7 +77,7 @@ func TestAuditHistoryPagesThroughThreeDays(t *testing.T) {
 		}
 	}
 	var windows []string
-	for _, r := range g.sim.Received(model.HappyTalk) {
+	for _, r := range g.sim.Received(happyTalk) {
 		var raw map[string]string
 		if err := json.Unmarshal(r.Body, &raw); err != nil {
 			t.Fatal(err)
@@ -132,7 +134,7 @@ func TestAuditHistoryRefusesBadRanges(t *testing.T) {
 // A failing window is a 502 naming the source and the window: never a shorter history.
 func TestAuditHistoryFailingWindowIs502(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{})
-	g.sim.SetFault(model.HappyTalk, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1})
+	g.sim.SetFault(happyTalk, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1})
 	status, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": "2024-03-01T00:00:00+09:00", "to": "2024-03-04T00:00:00+09:00"}), "")
 	if status != http.StatusBadGateway {
 		t.Fatalf("status %d: %s", status, body)

@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/vendorsim"
+	engagelabsim "github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	happytalksim "github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
 
 const fullUpdate = `{
@@ -65,7 +68,7 @@ func TestFullUpdateReachesEveryVendorTranslated(t *testing.T) {
 		t.Fatal("no X-Request-Id on the answer")
 	}
 	res := decodeResult(t, body)
-	for _, v := range model.Vendors {
+	for _, v := range allVendors {
 		if r := res.Results[v]; r.Status != model.StatusOK || r.Attempts != 1 {
 			t.Fatalf("%s: %+v", v, r)
 		}
@@ -74,9 +77,9 @@ func TestFullUpdateReachesEveryVendorTranslated(t *testing.T) {
 		t.Fatalf("outcome %s for %s", res.Outcome, res.CustomerID)
 	}
 
-	ht := lastBody(t, g.sim, model.HappyTalk)
+	ht := lastBody(t, g.sim, happyTalk)
 	want := map[string]string{
-		"token": vendorsim.SandboxHappyTalkToken, "uuid": "1000225100_sazob20220921062938", "room_id": "42", "users_id": "minji",
+		"token": happytalksim.SandboxToken, "uuid": "1000225100_sazob20220921062938", "room_id": "42", "users_id": "minji",
 		"username": "Kim Minji", "email": "minji@example.com", "phone": "01012345678", "sex": "F",
 		"birthday": "1956-01-21", "birth_type": "1", "order_number": "12345678910",
 		"category_id": "75319", "division_id": "75320", "parameter1": "gold", "user_parameter": "likes tea",
@@ -86,11 +89,11 @@ func TestFullUpdateReachesEveryVendorTranslated(t *testing.T) {
 			t.Errorf("HappyTalk %s = %v, want %q", k, ht[k], v)
 		}
 	}
-	if !containsWarning(res.Results[model.HappyTalk].Warnings, "segment") {
-		t.Errorf("HappyTalk should warn that attribute segment has no parameter: %v", res.Results[model.HappyTalk].Warnings)
+	if !containsWarning(res.Results[happyTalk].Warnings, "segment") {
+		t.Errorf("HappyTalk should warn that attribute segment has no parameter: %v", res.Results[happyTalk].Warnings)
 	}
 
-	lf := lastBody(t, g.sim, model.LadiFlow)
+	lf := lastBody(t, g.sim, ladiFlow)
 	wantLF := map[string]string{
 		"_id": "653a3ca502e8ab00122c39c3", "external_customer_id": "c-42", "full_name": "Kim Minji", "first_name": "Minji",
 		"email": "minji@example.com", "phone": "+821012345678", "gender": "female",
@@ -111,7 +114,7 @@ func TestFullUpdateReachesEveryVendorTranslated(t *testing.T) {
 		t.Errorf("LadiFlow custom_fields %s", cf)
 	}
 
-	el := lastBody(t, g.sim, model.EngageLab)
+	el := lastBody(t, g.sim, engageLab)
 	if el["euid"] != json.Number("9007199254740993") {
 		t.Errorf("EngageLab euid %v, want the exact 64-bit integer", el["euid"])
 	}
@@ -138,18 +141,18 @@ func TestGenderOtherIsLeftOutWithWarnings(t *testing.T) {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	res := decodeResult(t, body)
-	if !containsWarning(res.Results[model.LadiFlow].Warnings, "gender 'other' has no LadiFlow form; not sent") ||
-		!containsWarning(res.Results[model.HappyTalk].Warnings, "gender 'other'") {
+	if !containsWarning(res.Results[ladiFlow].Warnings, "gender 'other' has no LadiFlow form; not sent") ||
+		!containsWarning(res.Results[happyTalk].Warnings, "gender 'other'") {
 		t.Fatalf("warnings: %+v", res.Results)
 	}
-	if _, ok := lastBody(t, g.sim, model.LadiFlow)["gender"]; ok {
+	if _, ok := lastBody(t, g.sim, ladiFlow)["gender"]; ok {
 		t.Fatal("LadiFlow got a gender for 'other'")
 	}
-	if _, ok := lastBody(t, g.sim, model.HappyTalk)["sex"]; ok {
+	if _, ok := lastBody(t, g.sim, happyTalk)["sex"]; ok {
 		t.Fatal("HappyTalk got a sex for 'other'")
 	}
-	if res.Results[model.EngageLab].Status != model.StatusSkipped {
-		t.Fatalf("EngageLab with no euid: %+v", res.Results[model.EngageLab])
+	if res.Results[engageLab].Status != model.StatusSkipped {
+		t.Fatalf("EngageLab with no euid: %+v", res.Results[engageLab])
 	}
 }
 
@@ -165,24 +168,24 @@ func TestStatusTable(t *testing.T) {
 		wantStatus map[model.Vendor]model.Status
 		attempts   map[model.Vendor]int
 	}{
-		{"all ok", nil, 200, map[model.Vendor]model.Status{model.HappyTalk: "ok", model.LadiFlow: "ok", model.EngageLab: "ok"}, nil},
-		{"retried then ok", map[model.Vendor]vendorsim.Fault{model.LadiFlow: {Mode: vendorsim.ModeHTTP500, Count: 2}, model.EngageLab: {Mode: vendorsim.ModeVendorError, Count: 1}},
-			200, map[model.Vendor]model.Status{model.HappyTalk: "ok", model.LadiFlow: "ok", model.EngageLab: "ok"},
-			map[model.Vendor]int{model.HappyTalk: 1, model.LadiFlow: 3, model.EngageLab: 2}},
-		{"rejected is not retried", map[model.Vendor]vendorsim.Fault{model.EngageLab: {Mode: vendorsim.ModeReject, Count: -1}},
-			207, map[model.Vendor]model.Status{model.HappyTalk: "ok", model.LadiFlow: "ok", model.EngageLab: "rejected"},
-			map[model.Vendor]int{model.EngageLab: 1}},
-		{"failed after retries", map[model.Vendor]vendorsim.Fault{model.HappyTalk: {Mode: vendorsim.ModeHTTP500, Count: -1}},
-			207, map[model.Vendor]model.Status{model.HappyTalk: "failed", model.LadiFlow: "ok", model.EngageLab: "ok"},
-			map[model.Vendor]int{model.HappyTalk: 3}},
-		{"dropped connections fail", map[model.Vendor]vendorsim.Fault{model.LadiFlow: {Mode: vendorsim.ModeDrop, Count: -1}},
-			207, map[model.Vendor]model.Status{model.HappyTalk: "ok", model.LadiFlow: "failed", model.EngageLab: "ok"}, nil},
-		{"slow vendor fails alone", map[model.Vendor]vendorsim.Fault{model.EngageLab: {Latency: 5 * time.Second, Count: -1}},
-			207, map[model.Vendor]model.Status{model.HappyTalk: "ok", model.LadiFlow: "ok", model.EngageLab: "failed"}, nil},
+		{"all ok", nil, 200, map[model.Vendor]model.Status{happyTalk: "ok", ladiFlow: "ok", engageLab: "ok"}, nil},
+		{"retried then ok", map[model.Vendor]vendorsim.Fault{ladiFlow: {Mode: vendorsim.ModeHTTP500, Count: 2}, engageLab: {Mode: vendorsim.ModeVendorError, Count: 1}},
+			200, map[model.Vendor]model.Status{happyTalk: "ok", ladiFlow: "ok", engageLab: "ok"},
+			map[model.Vendor]int{happyTalk: 1, ladiFlow: 3, engageLab: 2}},
+		{"rejected is not retried", map[model.Vendor]vendorsim.Fault{engageLab: {Mode: vendorsim.ModeReject, Count: -1}},
+			207, map[model.Vendor]model.Status{happyTalk: "ok", ladiFlow: "ok", engageLab: "rejected"},
+			map[model.Vendor]int{engageLab: 1}},
+		{"failed after retries", map[model.Vendor]vendorsim.Fault{happyTalk: {Mode: vendorsim.ModeHTTP500, Count: -1}},
+			207, map[model.Vendor]model.Status{happyTalk: "failed", ladiFlow: "ok", engageLab: "ok"},
+			map[model.Vendor]int{happyTalk: 3}},
+		{"dropped connections fail", map[model.Vendor]vendorsim.Fault{ladiFlow: {Mode: vendorsim.ModeDrop, Count: -1}},
+			207, map[model.Vendor]model.Status{happyTalk: "ok", ladiFlow: "failed", engageLab: "ok"}, nil},
+		{"slow vendor fails alone", map[model.Vendor]vendorsim.Fault{engageLab: {Latency: 5 * time.Second, Count: -1}},
+			207, map[model.Vendor]model.Status{happyTalk: "ok", ladiFlow: "ok", engageLab: "failed"}, nil},
 		{"every vendor rejected or failed", map[model.Vendor]vendorsim.Fault{
-			model.HappyTalk: {Mode: vendorsim.ModeReject, Count: -1}, model.LadiFlow: {Mode: vendorsim.ModeReject, Count: -1},
-			model.EngageLab: {Mode: vendorsim.ModeHTTP500, Count: -1}},
-			502, map[model.Vendor]model.Status{model.HappyTalk: "rejected", model.LadiFlow: "rejected", model.EngageLab: "failed"}, nil},
+			happyTalk: {Mode: vendorsim.ModeReject, Count: -1}, ladiFlow: {Mode: vendorsim.ModeReject, Count: -1},
+			engageLab: {Mode: vendorsim.ModeHTTP500, Count: -1}},
+			502, map[model.Vendor]model.Status{happyTalk: "rejected", ladiFlow: "rejected", engageLab: "failed"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,15 +233,15 @@ func TestUndeliverableSendsNothing(t *testing.T) {
 		wantVend  model.Vendor
 	}{
 		{"HappyTalk parameter over 20 characters", `{"attributes":{"tier":"` + long + `"},"email":"a@example.com",
-			"vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"},"ladiflow":{"id":"l"}}}`, "", "attributes.tier", model.HappyTalk},
+			"vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"},"ladiflow":{"id":"l"}}}`, "", "attributes.tier", happyTalk},
 		{"user_parameter over 200", `{"attributes":{"note":"` + strings.Repeat("x", 201) + `"},
-			"vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"}}}`, "", "attributes.note", model.HappyTalk},
-		{"vendor named without its keys", `{"email":"a@example.com","vendors":["engagelab","ladiflow"],"vendor_refs":{"ladiflow":{"id":"l"}}}`, "", "vendors", model.EngageLab},
-		{"vendor named but not configured", `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"l"}}}`, model.LadiFlow, "vendors", model.LadiFlow},
+			"vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"}}}`, "", "attributes.note", happyTalk},
+		{"vendor named without its keys", `{"email":"a@example.com","vendors":["engagelab","ladiflow"],"vendor_refs":{"ladiflow":{"id":"l"}}}`, "", "vendors", engageLab},
+		{"vendor named but not configured", `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"l"}}}`, ladiFlow, "vendors", ladiFlow},
 		{"phone that does not parse", `{"phone":"12345","vendor_refs":{"ladiflow":{"id":"l"}}}`, "", "phone", ""},
-		{"LadiFlow without email or phone", `{"full_name":"Kim","vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"},"ladiflow":{"id":"l"}}}`, "", "email", model.LadiFlow},
-		{"half the HappyTalk keys", `{"email":"a@example.com","vendor_refs":{"happytalk":{"uuid":"u"}}}`, "", "vendor_refs.happytalk.room_id", model.HappyTalk},
-		{"nothing to send to anyone", `{"email":"a@example.com"}`, "", "vendor_refs.happytalk", model.HappyTalk},
+		{"LadiFlow without email or phone", `{"full_name":"Kim","vendor_refs":{"happytalk":{"uuid":"u","room_id":"r"},"ladiflow":{"id":"l"}}}`, "", "email", ladiFlow},
+		{"half the HappyTalk keys", `{"email":"a@example.com","vendor_refs":{"happytalk":{"uuid":"u"}}}`, "", "vendor_refs.happytalk.room_id", happyTalk},
+		{"nothing to send to anyone", `{"email":"a@example.com"}`, "", "vendor_refs.happytalk", happyTalk},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,13 +351,13 @@ func TestDryRunShowsRequestsAndSendsNothing(t *testing.T) {
 	if res.Outcome != model.OutcomeDryRun {
 		t.Fatalf("outcome %s", res.Outcome)
 	}
-	for _, v := range model.Vendors {
+	for _, v := range allVendors {
 		r := res.Results[v]
 		if r.Status != model.StatusDryRun || r.Request == nil || r.Request.Method != http.MethodPost {
 			t.Fatalf("%s: %+v", v, r)
 		}
 	}
-	for _, secret := range []string{vendorsim.SandboxHappyTalkToken, vendorsim.SandboxLadiFlowAPIKey, vendorsim.SandboxEngageLabAPIKey, vendorsim.SandboxEngageLabAPISecret, "Basic "} {
+	for _, secret := range []string{happytalksim.SandboxToken, ladiflowsim.SandboxAPIKey, engagelabsim.SandboxAPIKey, engagelabsim.SandboxAPISecret, "Basic "} {
 		if strings.Contains(string(body), secret) {
 			t.Fatalf("dry run shows a credential %q: %s", secret, body)
 		}
@@ -402,15 +405,15 @@ func TestRequestIDIsEchoedAndLogged(t *testing.T) {
 // No log line holds a credential, a full phone number or an email, even when vendors fail.
 func TestLogsHoldNoPersonalDataOrSecrets(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{})
-	g.sim.SetFault(model.EngageLab, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
-	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+	g.sim.SetFault(engageLab, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
+	g.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 	g.do(http.MethodPut, "/customers/c-42", fullUpdate)
 	g.do(http.MethodPut, "/customers/c-42", `{"email":"not-an-email","phone":"010-9999-8888"}`)
 	g.do(http.MethodPut, "/customers/c-42", `{"phone":"12345678","email":"other@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`)
 	logs := g.logs.String()
 	for _, secret := range []string{
 		"minji@example.com", "other@example.com", "not-an-email", "01012345678", "1012345678", "9999", "12345678",
-		vendorsim.SandboxHappyTalkToken, vendorsim.SandboxLadiFlowAPIKey, vendorsim.SandboxEngageLabAPIKey, vendorsim.SandboxEngageLabAPISecret,
+		happytalksim.SandboxToken, ladiflowsim.SandboxAPIKey, engagelabsim.SandboxAPIKey, engagelabsim.SandboxAPISecret,
 	} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
@@ -511,7 +514,7 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 // A caller that hangs up does not cut a delivery off half-sent: the vendor call completes.
 func TestCallerHangingUpDoesNotCancelDelivery(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{})
-	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond, Count: -1})
+	g.sim.SetFault(ladiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond, Count: -1})
 	client := &http.Client{Timeout: 50 * time.Millisecond}
 	req, _ := http.NewRequest(http.MethodPut, g.url+"/customers/c-1", strings.NewReader(`{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -521,10 +524,10 @@ func TestCallerHangingUpDoesNotCancelDelivery(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if got := g.sim.Received(model.LadiFlow); len(got) == 1 && got[0].Status == http.StatusOK {
+		if got := g.sim.Received(ladiFlow); len(got) == 1 && got[0].Status == http.StatusOK {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("LadiFlow's delivery did not complete after the caller hung up: %+v", g.sim.Received(model.LadiFlow))
+	t.Fatalf("LadiFlow's delivery did not complete after the caller hung up: %+v", g.sim.Received(ladiFlow))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendors/engagelab"
 	"github.com/customergateway/gateway/internal/vendorsim"
 )
 
@@ -37,7 +38,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool, 
 }
 
 func ladiFlowEmail(g *testGateway, id string) any {
-	c, _ := g.sim.LadiFlowCustomer(id)
+	c, _ := g.lf.Customer(id)
 	return c["email"]
 }
 
@@ -45,13 +46,13 @@ func ladiFlowEmail(g *testGateway, id string) any {
 // the audit trail shows the update and, later, the delivery.
 func TestFailedDeliveryQueuedThenDelivered(t *testing.T) {
 	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
-		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		g.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		status, _, body := g.do(http.MethodPut, "/customers/c-1", `{"email":"kim@example.com",
 			"vendor_refs":{"happytalk":{"uuid":"u-1","room_id":"r-1"},"ladiflow":{"id":"lf-1"}}}`)
 		res := decodeResult(t, body)
-		lf := res.Results[model.LadiFlow]
+		lf := res.Results[ladiFlow]
 		if status != http.StatusAccepted || res.Outcome != model.OutcomeQueued || lf.Status != model.StatusQueued ||
-			lf.QueuedUntil == nil || lf.Attempts != 3 || res.Results[model.HappyTalk].Status != model.StatusOK {
+			lf.QueuedUntil == nil || lf.Attempts != 3 || res.Results[happyTalk].Status != model.StatusOK {
 			t.Fatalf("status %d: %s", status, body)
 		}
 		if !strings.Contains(lf.Reason, "keeps trying in the background until") {
@@ -61,7 +62,7 @@ func TestFailedDeliveryQueuedThenDelivered(t *testing.T) {
 			t.Errorf("/metrics does not count the queued delivery")
 		}
 
-		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		g.sim.SetFault(ladiFlow, vendorsim.Fault{})
 		waitFor(t, 20*time.Second, "LadiFlow never got the queued update", func() bool { return ladiFlowEmail(g, "lf-1") == "kim@example.com" })
 
 		waitFor(t, 5*time.Second, "no vendor_delivery event in the audit trail", func() bool {
@@ -82,23 +83,23 @@ func TestFailedDeliveryQueuedThenDelivered(t *testing.T) {
 // of overtaking it: the vendor ends up with the later value.
 func TestLaterUpdateJoinsTheQueue(t *testing.T) {
 	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
-		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		g.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		status, _, body := g.do(http.MethodPut, "/customers/c-2", `{"email":"first@example.com","full_name":"Kim","vendor_refs":{"ladiflow":{"id":"lf-2"}}}`)
 		if status != http.StatusAccepted {
 			t.Fatalf("first update %d: %s", status, body)
 		}
-		before := len(g.sim.Received(model.LadiFlow))
+		before := len(g.sim.Received(ladiFlow))
 		status, _, body = g.do(http.MethodPut, "/customers/c-2", `{"email":"second@example.com","vendors":["ladiflow"]}`)
 		res := decodeResult(t, body)
-		if status != http.StatusAccepted || !strings.Contains(res.Results[model.LadiFlow].Reason, "earlier update") {
+		if status != http.StatusAccepted || !strings.Contains(res.Results[ladiFlow].Reason, "earlier update") {
 			t.Fatalf("second update %d: %s", status, body)
 		}
-		if n := len(g.sim.Received(model.LadiFlow)); n != before {
+		if n := len(g.sim.Received(ladiFlow)); n != before {
 			t.Errorf("the second update was sent (%d requests, %d before) while the first waited", n, before)
 		}
-		g.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		g.sim.SetFault(ladiFlow, vendorsim.Fault{})
 		waitFor(t, 20*time.Second, "LadiFlow never got the queued updates", func() bool {
-			c, _ := g.sim.LadiFlowCustomer("lf-2")
+			c, _ := g.lf.Customer("lf-2")
 			return c["email"] == "second@example.com" && c["full_name"] == "Kim"
 		})
 	})
@@ -113,14 +114,14 @@ func TestPreferRespondAsync(t *testing.T) {
 		sentAtAnswer := g.received()
 		res := decodeResult(t, body)
 		if status != http.StatusAccepted || header.Get("Preference-Applied") != "respond-async" ||
-			res.Results[model.HappyTalk].Status != model.StatusQueued || res.Results[model.LadiFlow].Status != model.StatusQueued {
+			res.Results[happyTalk].Status != model.StatusQueued || res.Results[ladiFlow].Status != model.StatusQueued {
 			t.Fatalf("status %d, Preference-Applied %q: %s", status, header.Get("Preference-Applied"), body)
 		}
 		if sentAtAnswer != 0 {
 			t.Errorf("%d vendor requests were sent before the 202", sentAtAnswer)
 		}
 		waitFor(t, 20*time.Second, "the queued deliveries never arrived", func() bool {
-			return ladiFlowEmail(g, "lf-3") == "kim@example.com" && len(g.sim.Received(model.HappyTalk)) == 1
+			return ladiFlowEmail(g, "lf-3") == "kim@example.com" && len(g.sim.Received(happyTalk)) == 1
 		})
 	})
 }
@@ -137,9 +138,9 @@ func TestPreferRespondAsyncWithoutStore(t *testing.T) {
 // A rejection is the caller's data, not the vendor's health: never queued.
 func TestRejectionIsNotQueued(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{queue: true})
-	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
+	g.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
 	status, _, body := g.do(http.MethodPut, "/customers/c-5", `{"email":"kim@example.com","vendor_refs":{"ladiflow":{"id":"lf-5"}},"vendors":["ladiflow"]}`)
-	if status != http.StatusBadGateway || decodeResult(t, body).Results[model.LadiFlow].Status != model.StatusRejected {
+	if status != http.StatusBadGateway || decodeResult(t, body).Results[ladiFlow].Status != model.StatusRejected {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	if n, err := g.store.CountPending(t.Context()); err != nil || n != 0 {
@@ -168,36 +169,39 @@ func TestPrefersAsync(t *testing.T) {
 // rather than refused.
 func TestUnresolvedEUIDIsQueued(t *testing.T) {
 	forEachQueueEngine(t, func(t *testing.T, g *testGateway) {
-		g.sim.SetFault(model.EngageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		g.sim.SetFault(engageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		status, _, body := g.do(http.MethodPut, "/customers/c-6", `{"email":"kim@example.com","vendor_refs":{"ladiflow":{"id":"lf-6"}}}`)
 		res := decodeResult(t, body)
-		el := res.Results[model.EngageLab]
+		el := res.Results[engageLab]
 		if status != http.StatusAccepted || el.Status != model.StatusQueued || !strings.Contains(el.Reason, "euid") ||
-			res.Results[model.LadiFlow].Status != model.StatusOK {
+			res.Results[ladiFlow].Status != model.StatusOK {
 			t.Fatalf("status %d: %s", status, body)
 		}
 		status, _, body = g.do(http.MethodPut, "/customers/c-6", `{"phone":"010-1234-5678","vendors":["engagelab"]}`)
-		if status != http.StatusAccepted || decodeResult(t, body).Results[model.EngageLab].Status != model.StatusQueued {
+		if status != http.StatusAccepted || decodeResult(t, body).Results[engageLab].Status != model.StatusQueued {
 			t.Fatalf("EngageLab named alone: %d %s", status, body)
 		}
 
-		g.sim.SetFault(model.EngageLab, vendorsim.Fault{})
+		g.sim.SetFault(engageLab, vendorsim.Fault{})
 		waitFor(t, 20*time.Second, "EngageLab never got the queued update", func() bool {
-			euid, ok := g.sim.EngageLabEUID("user_id", "c-6")
+			euid, ok := g.el.EUID("user_id", "c-6")
 			if !ok {
 				return false
 			}
-			contacts, _ := g.sim.EngageLabContacts(euid)
+			contacts, _ := g.el.Contacts(euid)
 			return contacts["email"] == "kim@example.com" && contacts["mobile_phone"] != ""
 		})
 		refs, ok, err := g.store.Refs(t.Context(), "c-6")
-		if err != nil || !ok || refs.EngageLab == nil || refs.EngageLab.EUID == unresolvedEUID {
+		if euid := refs.Of(engageLab).Int64("euid"); err != nil || !ok || euid == 0 || euid == unresolvedEUID {
 			t.Fatalf("stored refs %+v, %v, %v: want the euid EngageLab gave", refs, ok, err)
 		}
-		for _, r := range g.sim.Received(model.EngageLab) {
-			if strings.Contains(string(r.Body), itoa(unresolvedEUID)) {
+		for _, r := range g.sim.Received(engageLab) {
+			if strings.Contains(string(r.Body), itoa(unresolvedEUID)) { // engagelab.PlaceholderKeys' euid
 				t.Fatalf("the stand-in euid reached EngageLab: %s", r.Body)
 			}
 		}
 	})
 }
+
+// unresolvedEUID is the euid EngageLab's adapter plans with while the real one is unknown.
+var unresolvedEUID = engagelab.New(engagelab.Config{}, nil).PlaceholderKeys().Int64("euid")

@@ -15,29 +15,47 @@ import (
 	"github.com/rs/zerolog"
 
 	openapi "github.com/customergateway/gateway/api"
-	"github.com/customergateway/gateway/internal/adapters/engagelab"
-	"github.com/customergateway/gateway/internal/adapters/fanout"
-	"github.com/customergateway/gateway/internal/adapters/happytalk"
-	"github.com/customergateway/gateway/internal/adapters/ladiflow"
-	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
 	"github.com/customergateway/gateway/internal/audit"
+	"github.com/customergateway/gateway/internal/delivery"
+	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/vendors/engagelab"
+	"github.com/customergateway/gateway/internal/vendors/happytalk"
+	"github.com/customergateway/gateway/internal/vendors/ladiflow"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 	"github.com/customergateway/gateway/internal/vendorsim"
+	engagelabsim "github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	happytalksim "github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
 
-// testGateway is the real router, fan-out and adapters, against the vendor simulator.
+// testGateway is the real router, update service, fan-out and adapters, against the
+// vendor simulator.
 type testGateway struct {
 	t       testing.TB
 	handler http.Handler
 	fanout  *fanout.Fanout
 	store   *store.Store
 	sim     *vendorsim.Sim
+	ht      *happytalksim.Sim
+	lf      *ladiflowsim.Sim
+	el      *engagelabsim.Sim
 	url     string
 	logs    *syncBuffer
 }
+
+// The vendors the tests deliver to, by the names the contract gives them.
+const (
+	happyTalk = happytalk.Name
+	ladiFlow  = ladiflow.Name
+	engageLab = engagelab.Name
+)
+
+// allVendors are the registered vendors, in the order results are reported.
+var allVendors = []model.Vendor{happyTalk, ladiFlow, engageLab}
 
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -82,8 +100,8 @@ type gatewayOptions struct {
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	t.Helper()
-	simCfg := vendorsim.SandboxConfig()
-	sim := vendorsim.New(simCfg)
+	ht, lf, el := happytalksim.Sandbox(), ladiflowsim.Sandbox(), engagelabsim.Sandbox()
+	sim := vendorsim.New(vendorsim.Config{}, ht, lf, el)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 
@@ -93,13 +111,13 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	if opts.deadline == 0 {
 		opts.deadline = 5 * time.Second
 	}
-	token, key, elKey := simCfg.HappyTalkToken, simCfg.LadiFlowAPIKey, simCfg.EngageLabAPIKey
+	token, key, elKey := happytalksim.SandboxToken, ladiflowsim.SandboxAPIKey, engagelabsim.SandboxAPIKey
 	switch opts.disabled {
-	case model.HappyTalk:
+	case happyTalk:
 		token = ""
-	case model.LadiFlow:
+	case ladiFlow:
 		key = ""
-	case model.EngageLab:
+	case engageLab:
 		elKey = ""
 	}
 	seoul, err := time.LoadLocation("Asia/Seoul")
@@ -110,19 +128,35 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ht := happytalk.New(happytalk.Config{BaseURL: simSrv.URL, Token: token, GenderFormat: happytalk.GenderCode, ParameterMap: pm, Location: seoul}, vendorhttp.NewClient())
-	lf := ladiflow.New(ladiflow.Config{BaseURL: simSrv.URL, APIKey: key}, vendorhttp.NewClient())
-	el := engagelab.New(engagelab.Config{BaseURL: simSrv.URL, APIKey: elKey, APISecret: simCfg.EngageLabAPISecret}, vendorhttp.NewClient())
+	hta := happytalk.New(happytalk.Config{BaseURL: simSrv.URL, Token: token, GenderFormat: happytalk.GenderCode, ParameterMap: pm, Location: seoul}, vendorhttp.NewClient())
+	lfa := ladiflow.New(ladiflow.Config{BaseURL: simSrv.URL, APIKey: key}, vendorhttp.NewClient())
+	ela := engagelab.New(engagelab.Config{BaseURL: simSrv.URL, APIKey: elKey, APISecret: engagelabsim.SandboxAPISecret}, vendorhttp.NewClient())
 	acfg := audit.DefaultConfig()
 	acfg.CursorKey = []byte("test-cursor-key")
-	var st *store.Store
-	sources := []audit.Source{{Reader: ht, Location: seoul, DayWindows: true}}
+	sources := []audit.Source{{Reader: hta, Location: seoul, DayWindows: true, Timeout: time.Second}}
 	if opts.queue {
 		opts.store = true
 	}
 	if opts.dbURL == "" {
 		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
 	}
+	logs := &syncBuffer{}
+	m := metrics.New()
+	rd := &Readiness{}
+	rd.Set(true)
+	f := fanout.New(opts.policy, m.ObserveDelivery, hta, lfa, ela)
+	dcfg := delivery.Config{Fanout: f, Region: "KR", Deadline: opts.deadline}
+	deps := Deps{
+		Logger:        zerolog.New(logs).With().Timestamp().Logger(),
+		Contract:      loadContract(t),
+		Document:      openapi.Document,
+		Metrics:       m,
+		Readiness:     rd,
+		DefaultRegion: "KR",
+		MaxBodyBytes:  1 << 20,
+	}
+	var st *store.Store
+	var q *queue.Queue
 	if opts.store {
 		st, err = store.Open(context.Background(), opts.dbURL)
 		if err != nil {
@@ -130,46 +164,39 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})
+		dcfg.Store, deps.Replies, deps.Ping = st, st, st.Ping
+		if opts.queue {
+			q = newQueue(t, st)
+			dcfg.Queue = q
+			m.WatchQueue(st.CountPending)
+		}
 	}
-	logs := &syncBuffer{}
-	m := metrics.New()
-	rd := &Readiness{}
-	rd.Set(true)
-	f := fanout.New(opts.policy, m.ObserveDelivery, ht, lf, el)
-	var q Queue
-	if opts.queue {
-		q = startQueue(t, st, f, el)
-		m.WatchQueue(st.CountPending)
+	svc := delivery.New(dcfg)
+	if q != nil {
+		startQueue(t, q, svc)
 	}
-	h := NewServer(Deps{
-		Logger:         zerolog.New(logs).With().Timestamp().Logger(),
-		Contract:       loadContract(t),
-		Document:       openapi.Document,
-		Fanout:         f,
-		Audit:          audit.New(acfg, sources...),
-		Store:          st,
-		EUIDs:          el,
-		Queue:          q,
-		Metrics:        m,
-		Readiness:      rd,
-		DefaultRegion:  "KR",
-		RequestTimeout: opts.deadline,
-		MaxBodyBytes:   1 << 20,
-	})
+	deps.Updates, deps.Audit = svc, audit.New(acfg, sources...)
+	h := NewServer(deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, url: srv.URL, logs: logs}
+	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, ht: ht, lf: lf, el: el, url: srv.URL, logs: logs}
 }
 
-// startQueue runs a delivery queue with short delays until the test ends.
-func startQueue(t testing.TB, st *store.Store, f *fanout.Fanout, euids queue.Registrar) *queue.Queue {
+// newQueue is a delivery queue on st with short delays.
+func newQueue(t testing.TB, st *store.Store) *queue.Queue {
 	t.Helper()
-	q, err := queue.New(st, f, euids, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Workers: 4, PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second, Region: "KR"}, zerolog.Nop())
+	q, err := queue.New(st, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Workers: 4, PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(context.Background()); err != nil {
+	return q
+}
+
+// startQueue works q's deliveries through svc until the test ends.
+func startQueue(t testing.TB, q *queue.Queue, svc *delivery.Service) {
+	t.Helper()
+	if err := q.Start(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -177,7 +204,6 @@ func startQueue(t testing.TB, st *store.Store, f *fanout.Fanout, euids queue.Reg
 		defer cancel()
 		_ = q.Stop(ctx)
 	})
-	return q
 }
 
 // do sends a request and returns the status, headers and body.
@@ -212,7 +238,7 @@ func (g *testGateway) do(method, path, body string, header ...string) (int, http
 // received counts what reached every vendor.
 func (g *testGateway) received() int {
 	n := 0
-	for _, v := range model.Vendors {
+	for _, v := range allVendors {
 		n += len(g.sim.Received(v))
 	}
 	return n

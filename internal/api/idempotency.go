@@ -11,8 +11,19 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/model"
-	"github.com/customergateway/gateway/internal/store"
 )
+
+// Replies keeps the first reply to each Idempotency-Key (internal/store implements it).
+type Replies interface {
+	// BeginIdempotent claims key for a request hashed as hash, at now: it answers the kept
+	// reply of an earlier request, conflict for a key used with another request, or
+	// model.ErrInFlight while the first request with the key is still being answered.
+	BeginIdempotent(ctx context.Context, key string, hash [32]byte, now time.Time) (reply *model.IdempotentReply, conflict bool, err error)
+	// FinishIdempotent keeps the reply of the request that claimed key at claimedAt.
+	FinishIdempotent(ctx context.Context, key string, claimedAt time.Time, status int, body []byte) error
+	// ReleaseIdempotent frees the claim made at claimedAt, so a retry tries again.
+	ReleaseIdempotent(ctx context.Context, key string, claimedAt time.Time) error
+}
 
 // IdempotencyKeyHeader names a caller's key for one update.
 const IdempotencyKeyHeader = "Idempotency-Key"
@@ -20,7 +31,7 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 // idempotent answers a repeated Idempotency-Key (same method, path, query and body within
 // 24 hours) with the first reply and sends nothing again; the same key with another body is
 // a 422. Without a store, or without the header, it passes the request through.
-func idempotent(s *store.Store) func(http.Handler) http.Handler {
+func idempotent(s Replies) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if s == nil {
 			return next
@@ -41,9 +52,9 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 				return
 			}
 			claimedAt := time.Now()
-			reply, conflict, err := s.BeginIdempotent(r.Context(), key, store.RequestHash(r.Method, r.URL.RequestURI(), body), claimedAt)
+			reply, conflict, err := s.BeginIdempotent(r.Context(), key, model.RequestHash(r.Method, r.URL.RequestURI(), body), claimedAt)
 			switch {
-			case errors.Is(err, store.ErrInFlight):
+			case errors.Is(err, model.ErrInFlight):
 				w.Header().Set("Retry-After", "1")
 				writeProblem(w, r, Problem{Type: "idempotency-in-flight", Title: "A request with this Idempotency-Key is in flight", Status: http.StatusConflict, Detail: "retry once the first request has been answered"})
 			case err != nil:
@@ -72,7 +83,7 @@ func idempotent(s *store.Store) func(http.Handler) http.Handler {
 // serveAndKeep serves the request and stores its reply under key, claimed at claimedAt. A
 // 5xx, a panic or a handler that wrote nothing is released, so a retry with the same key
 // tries again.
-func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s *store.Store, key string, claimedAt time.Time) {
+func serveAndKeep(w http.ResponseWriter, r *http.Request, next http.Handler, s Replies, key string, claimedAt time.Time) {
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
 		// Keep the reply even when the caller hung up: the retry must find it.

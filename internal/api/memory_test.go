@@ -24,10 +24,10 @@ func TestStoreRemembersRefs(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("second update %d: %s", status, body)
 	}
-	if got := lastBody(t, g.sim, model.LadiFlow); got["_id"] != "lf-7" || got["email"] != "b@example.com" {
+	if got := lastBody(t, g.sim, ladiFlow); got["_id"] != "lf-7" || got["email"] != "b@example.com" {
 		t.Fatalf("LadiFlow got %v", got)
 	}
-	if got := lastBody(t, g.sim, model.HappyTalk); got["uuid"] != "u-7" || got["room_id"] != "r-7" {
+	if got := lastBody(t, g.sim, happyTalk); got["uuid"] != "u-7" || got["room_id"] != "r-7" {
 		t.Fatalf("HappyTalk got %v", got)
 	}
 	// Another customer does not see c-7's refs.
@@ -47,7 +47,7 @@ func TestStoreResolvesEngageLabEUID(t *testing.T) {
 		}
 	}
 	var registers, contacts int
-	for _, r := range g.sim.Received(model.EngageLab) {
+	for _, r := range g.sim.Received(engageLab) {
 		switch r.Path {
 		case "/v1/user/register":
 			registers++
@@ -61,11 +61,11 @@ func TestStoreResolvesEngageLabEUID(t *testing.T) {
 	if registers != 1 || contacts != 2 {
 		t.Fatalf("register called %d times, contact %d: want 1 and 2", registers, contacts)
 	}
-	euid, ok := g.sim.EngageLabEUID("user_id", "c-9")
+	euid, ok := g.el.EUID("user_id", "c-9")
 	if !ok {
 		t.Fatal("simulator issued no euid")
 	}
-	if got := lastBody(t, g.sim, model.EngageLab)["euid"]; got != json.Number(itoa(euid)) {
+	if got := lastBody(t, g.sim, engageLab)["euid"]; got != json.Number(itoa(euid)) {
 		t.Fatalf("contact sent euid %v, want %d", got, euid)
 	}
 }
@@ -96,14 +96,14 @@ func TestIdempotencyKey(t *testing.T) {
 	if s1 != http.StatusOK || s2 != s1 || string(b1) != string(b2) || h2.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay: %d %s / %d %s", s1, b1, s2, b2)
 	}
-	if n := len(g.sim.Received(model.LadiFlow)); n != 1 {
+	if n := len(g.sim.Received(ladiFlow)); n != 1 {
 		t.Fatalf("LadiFlow received %d calls, want 1", n)
 	}
 	s3, _, b3 := g.do(http.MethodPut, "/customers/c-11", `{"email":"other@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`, "Idempotency-Key", "k-1")
 	if s3 != http.StatusUnprocessableEntity || !strings.Contains(string(b3), "Idempotency-Key") {
 		t.Fatalf("same key, other body: %d %s", s3, b3)
 	}
-	if n := len(g.sim.Received(model.LadiFlow)); n != 1 {
+	if n := len(g.sim.Received(ladiFlow)); n != 1 {
 		t.Fatalf("a refused key reached LadiFlow (%d calls)", n)
 	}
 	// A 422 is kept too, and replayed as the problem it was.
@@ -185,7 +185,7 @@ func TestGatewayEventNamesOnlyWhatWasSent(t *testing.T) {
 // The event is recorded even when a slow vendor used up the request's deadline.
 func TestGatewayEventSurvivesTheDeadline(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{store: true, deadline: 200 * time.Millisecond})
-	g.sim.SetFault(model.LadiFlow, vendorsim.Fault{Latency: 2 * time.Second, Count: -1})
+	g.sim.SetFault(ladiFlow, vendorsim.Fault{Latency: 2 * time.Second, Count: -1})
 	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	status, _, _ := g.do(http.MethodPut, "/customers/c-21", `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"lf"}}}`)
 	if status != http.StatusBadGateway {
@@ -199,10 +199,11 @@ func TestGatewayEventSurvivesTheDeadline(t *testing.T) {
 }
 
 // EngageLab's register failing is EngageLab's failure (502), not the caller's 422, and an
-// Idempotency-Key is released so the retry asks again.
+// Idempotency-Key is released so the retry asks again. The register call has the same
+// retries as every EngageLab call, so the fault outlasts the request's three attempts.
 func TestEUIDResolutionFailureIs502AndRetryable(t *testing.T) {
 	g := newTestGateway(t, gatewayOptions{store: true})
-	g.sim.SetFault(model.EngageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 1})
+	g.sim.SetFault(engageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
 	body := `{"email":"a@example.com","vendors":["engagelab"]}`
 	status, _, b := g.do(http.MethodPut, "/customers/c-22", body, "Idempotency-Key", "k-e")
 	if status != http.StatusBadGateway || !strings.Contains(string(b), "engagelab") {
@@ -232,7 +233,7 @@ func TestRefusedUpdateIsRecorded(t *testing.T) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Events) != 1 || p.Events[0].Result != resultUndeliverable || !strings.Contains(string(body), `{"field":"phone","vendor":""}`) {
+	if len(p.Events) != 1 || p.Events[0].Result != "undeliverable" || !strings.Contains(string(body), `{"field":"phone","vendor":""}`) {
 		t.Fatalf("want one undeliverable event naming phone: %s", body)
 	}
 	if strings.Contains(string(body), "secret@example.com") || strings.Contains(string(body), `"1234"`) {

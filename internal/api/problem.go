@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/rs/zerolog"
@@ -42,6 +43,53 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	if err := json.NewEncoder(w).Encode(p); err != nil {
 		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("write problem")
 	}
+}
+
+// kinds is the one table from an error's code to its answer: every error a service returns
+// is answered through it (writeError), never by reading its message.
+var kinds = map[model.ErrorCode]struct {
+	status      int
+	problemType string
+	title       string
+	detail      string
+}{
+	model.EInvalid:       {http.StatusBadRequest, "invalid-request", "The request does not match the contract", ""},
+	model.EUndeliverable: {http.StatusUnprocessableEntity, "undeliverable", "The update cannot be delivered as asked", "nothing was sent to any vendor"},
+	model.EConflict:      {http.StatusConflict, "conflict", "The request conflicts with another one", ""},
+	model.ENotFound:      {http.StatusNotFound, "not-found", "Not found", ""},
+	model.EUnavailable:   {http.StatusBadGateway, "vendor-unavailable", "A vendor could not be reached", ""},
+	model.EInternal:      {http.StatusInternalServerError, "internal", "Internal error", "the gateway failed; the request id finds it in the logs"},
+}
+
+// writeError answers err by its code (kinds). The fields it names are listed; an internal
+// error is logged, and its message never reaches the caller.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := model.CodeOf(err)
+	k, ok := kinds[code]
+	if !ok {
+		code, k = model.EInternal, kinds[model.EInternal]
+	}
+	p := Problem{Type: k.problemType, Title: k.title, Status: k.status, Detail: k.detail}
+	var bad *model.BadRequest
+	var fe model.FieldErrors
+	var e *model.Error
+	switch {
+	case code == model.EInternal:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("request failed")
+	case errors.As(err, &e):
+		p.Errors = e.Fields
+		if e.Title != "" {
+			p.Title = e.Title
+		}
+		if e.Detail != "" {
+			p.Detail = e.Detail
+		}
+	case errors.As(err, &bad):
+		p.Errors, p.Detail = bad.Errors, summarize(bad.Errors)
+	case errors.As(err, &fe):
+		p.Errors = fe
+	}
+	writeProblem(w, r, p)
 }
 
 func badRequest(w http.ResponseWriter, r *http.Request, detail string, errs model.FieldErrors) {

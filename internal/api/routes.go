@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -12,21 +11,13 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(withRequestID(d.Logger), accessLog(d.Metrics.ObserveRequest), recoverer)
 
-	var mem *memory
-	if d.Store != nil {
-		mem = &memory{store: d.Store, euids: d.EUIDs, queue: d.Queue}
-	}
-	r.With(limitBody(d.MaxBodyBytes), d.Contract.validated(customerRules(d.DefaultRegion)), idempotent(d.Store)).
-		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Fanout, mem, d.DefaultRegion, d.RequestTimeout))
+	r.With(limitBody(d.MaxBodyBytes), d.Contract.validated(customerRules(d.DefaultRegion)), idempotent(d.Replies)).
+		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Updates))
 	r.With(d.Contract.validated(nil)).
 		Method(http.MethodGet, "/audit-history", handleAuditHistory(d.Audit))
 
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
-	var ping func(context.Context) error
-	if d.Store != nil {
-		ping = d.Store.Ping
-	}
-	r.Method(http.MethodGet, "/readyz", handleReadyz(d.Readiness, ping))
+	r.Method(http.MethodGet, "/readyz", handleReadyz(d.Readiness, d.Ping))
 	r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
 	r.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI(d.Document))
 	r.Handle("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))

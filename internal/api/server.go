@@ -1,37 +1,37 @@
-// Package api is the gateway's HTTP surface: the chi router, OpenAPI validation, handlers
-// and problem answers.
+// Package api is the gateway's HTTP surface and nothing else: the chi routes, contract
+// validation, decoding, one call to a service, encoding, and problem answers.
 package api
 
 import (
+	"context"
 	"net/http"
-	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/delivery"
 	"github.com/customergateway/gateway/internal/metrics"
-	"github.com/customergateway/gateway/internal/store"
 )
+
+// Updater is the customer update use case (internal/delivery).
+type Updater interface {
+	Update(ctx context.Context, req delivery.Request) (delivery.Answer, error)
+}
 
 // Deps is everything the HTTP surface needs; cmd/gateway builds it once.
 type Deps struct {
 	Logger   zerolog.Logger
 	Contract *Contract
 	Document []byte
-	Fanout   *fanout.Fanout
+	Updates  Updater
 	Audit    AuditQuerier
-	// Store remembers refs, Idempotency-Key replies and audit events; nil: nothing is kept.
-	Store *store.Store
-	// EUIDs resolves EngageLab EUIDs when a store keeps them.
-	EUIDs EUIDResolver
-	// Queue retries failed deliveries in the background; used only with Store.
-	Queue         Queue
+	// Replies keeps Idempotency-Key replies; nil: the header is ignored.
+	Replies Replies
+	// Ping tells /readyz whether the store answers; nil: there is no store.
+	Ping          func(context.Context) error
 	Metrics       *metrics.Metrics
 	Readiness     *Readiness
 	DefaultRegion string
-	// RequestTimeout bounds the fan-out of one update.
-	RequestTimeout time.Duration
-	MaxBodyBytes   int64
+	MaxBodyBytes  int64
 }
 
 // NewServer returns the gateway's handler.

@@ -149,7 +149,7 @@ func (p plan) reachable(w model.Window) bool {
 
 // matches applies the filters, the range and the cursor to one event; the source filter
 // needs no check here, as only the selected sources are read. An event matches a
-// customer_id only when it carries that id, so HappyTalk events (which carry none) are left
+// customer_id only when it carries that id, so a vendor's events that carry none are left
 // out of a customer_id query.
 func (p plan) matches(e model.AuditEvent) bool {
 	q := p.q

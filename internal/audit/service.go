@@ -48,13 +48,15 @@ func DefaultConfig() Config {
 	return Config{MaxDays: DefaultMaxDays, Concurrency: DefaultConcurrency, CacheDays: DefaultCacheDays}
 }
 
-// Source is one readable source with the zone its days are cut in (HappyTalk:
-// HAPPYTALK_TIMEZONE) and whether it must be asked one calendar day at a time (HappyTalk: yes;
-// a store: no, one window for the whole range).
+// Source is one readable source with the zone its days are cut in (a vendor's account zone)
+// and whether it must be asked one calendar day at a time (a vendor may demand it; a store
+// does not: one window for the whole range). Timeout bounds each read (0: only the query's
+// own deadline), so a hanging vendor cannot hold a query until it gives up.
 type Source struct {
 	Reader     model.AuditSourceReader
 	Location   *time.Location
 	DayWindows bool
+	Timeout    time.Duration
 }
 
 // Query selects events in [From, To). Empty filters match everything.
@@ -150,7 +152,7 @@ func (s *Service) source(name model.AuditSource) *source {
 
 // ErrNoSources is a gateway with no audit source configured: an empty answer would look like
 // a complete, empty trail.
-var ErrNoSources = errors.New("no audit source is configured (HappyTalk needs HAPPYTALK_TOKEN)")
+var ErrNoSources = errors.New("no audit source is configured")
 
 // Query returns one page of the events q selects. A query that cannot be answered as asked is
 // a model.FieldErrors naming each offending parameter (from, to, source, type, kind, order,
@@ -268,6 +270,11 @@ func (s *Service) fetchWindow(ctx context.Context, t task) ([]model.AuditEvent, 
 		if events, ok := t.src.cache.get(t.window); ok {
 			return events, nil
 		}
+	}
+	if t.src.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.src.Timeout)
+		defer cancel()
 	}
 	events, err := read(ctx, t.src.Reader, t.window)
 	if err != nil {

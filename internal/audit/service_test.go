@@ -31,7 +31,7 @@ func at(s string) time.Time {
 }
 
 func ht(id, when string, typ model.AuditType, kind model.AuditKind) model.AuditEvent {
-	return model.AuditEvent{ID: "happytalk:" + id, Source: model.SourceHappyTalk, OccurredAt: at(when), Type: typ, Kind: kind}
+	return model.AuditEvent{ID: "happytalk:" + id, Source: model.AuditSource("happytalk"), OccurredAt: at(when), Type: typ, Kind: kind}
 }
 
 func gw(id, when, customer string) model.AuditEvent {
@@ -61,7 +61,7 @@ var (
 )
 
 func newHappyTalk(events []model.AuditEvent) *fakeReader {
-	return &fakeReader{source: model.SourceHappyTalk, events: events, gauge: &gauge{}}
+	return &fakeReader{source: model.AuditSource("happytalk"), events: events, gauge: &gauge{}}
 }
 
 func newGatewayStore(events []model.AuditEvent) *fakeReader {
@@ -76,7 +76,7 @@ func testService(cfg Config, readers ...*fakeReader) *Service {
 	}
 	var sources []Source
 	for _, r := range readers {
-		if r.source == model.SourceHappyTalk {
+		if r.source == model.AuditSource("happytalk") {
 			sources = append(sources, Source{Reader: r, Location: seoul, DayWindows: true})
 		} else {
 			sources = append(sources, Source{Reader: r, Location: time.UTC})
@@ -122,7 +122,7 @@ func TestQueryWindowsAsked(t *testing.T) {
 		{
 			name: "one Seoul day given in -05:00, HappyTalk only",
 			from: "2024-03-01T10:00:00-05:00", to: "2024-03-02T10:00:00-05:00",
-			sources:   []model.AuditSource{model.SourceHappyTalk},
+			sources:   []model.AuditSource{model.AuditSource("happytalk")},
 			happyTalk: []string{"2024-03-02T00:00:00+09:00/2024-03-03T00:00:00+09:00"},
 		},
 		{
@@ -157,7 +157,7 @@ func TestQueryFiltersAndOrder(t *testing.T) {
 	}{
 		{"no filter, newest first", func(q *Query) {}, reversed(fixtureAsc)},
 		{"order asc, ties by id, offsets interleaved", func(q *Query) { q.Order = OrderAsc }, fixtureAsc},
-		{"source happytalk", func(q *Query) { q.Sources = []model.AuditSource{model.SourceHappyTalk} },
+		{"source happytalk", func(q *Query) { q.Sources = []model.AuditSource{model.AuditSource("happytalk")} },
 			[]string{"happytalk:4", "happytalk:3", "happytalk:2", "happytalk:1"}},
 		{"source gateway named twice", func(q *Query) {
 			q.Sources = []model.AuditSource{model.SourceGateway, model.SourceGateway}
@@ -168,7 +168,7 @@ func TestQueryFiltersAndOrder(t *testing.T) {
 		{"customer_id leaves HappyTalk out", func(q *Query) { q.CustomerID = "c-1" }, []string{"gateway:c", "gateway:a"}},
 		{"customer_id on HappyTalk only is empty", func(q *Query) {
 			q.CustomerID = "c-1"
-			q.Sources = []model.AuditSource{model.SourceHappyTalk}
+			q.Sources = []model.AuditSource{model.AuditSource("happytalk")}
 		}, []string{}},
 		{"type and kind together", func(q *Query) { q.Type = model.TypeAutomatic; q.Kind = model.KindArchive }, []string{}},
 		{"range given in another offset", func(q *Query) {
@@ -216,7 +216,7 @@ func TestQueryStampsMissingSource(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Query: %v", err)
 	}
-	if len(page.Events) != 1 || page.Events[0].Source != model.SourceHappyTalk {
+	if len(page.Events) != 1 || page.Events[0].Source != model.AuditSource("happytalk") {
 		t.Errorf("events = %+v, want one happytalk event", page.Events)
 	}
 }
@@ -385,14 +385,14 @@ func TestQueryRefusesForeignCursors(t *testing.T) {
 		{"other order", cursor, func(q *Query) { q.Order = OrderAsc }, false},
 		{"other from", cursor, func(q *Query) { q.From = q.From.Add(time.Second) }, false},
 		{"other to", cursor, func(q *Query) { q.To = q.To.Add(-time.Second) }, false},
-		{"other source", cursor, func(q *Query) { q.Sources = []model.AuditSource{model.SourceHappyTalk} }, false},
+		{"other source", cursor, func(q *Query) { q.Sources = []model.AuditSource{model.AuditSource("happytalk")} }, false},
 		{"other type", cursor, func(q *Query) { q.Type = model.TypeManual }, false},
 		{"other kind", cursor, func(q *Query) { q.Kind = model.KindArchive }, false},
 		{"other customer", cursor, func(q *Query) { q.CustomerID = "c-1" }, false},
 		{"same query, other limit", cursor, func(q *Query) { q.Limit = 3 }, true},
 		{"same range in another offset", cursor, func(q *Query) { q.From, q.To = q.From.UTC(), q.To.UTC() }, true},
 		{"every source named", cursor, func(q *Query) {
-			q.Sources = []model.AuditSource{model.SourceGateway, model.SourceHappyTalk}
+			q.Sources = []model.AuditSource{model.SourceGateway, model.AuditSource("happytalk")}
 		}, true},
 	}
 	for _, tt := range tests {
@@ -430,7 +430,7 @@ func crowd() (happyTalk, gateway []model.AuditEvent, asc []string) {
 	}
 	for i := range 30 {
 		when := fixtureFrom.Add(time.Duration(i)*131*time.Minute + time.Duration(i)*time.Millisecond)
-		happyTalk = append(happyTalk, model.AuditEvent{ID: fmt.Sprintf("happytalk:x%d", i), Source: model.SourceHappyTalk,
+		happyTalk = append(happyTalk, model.AuditEvent{ID: fmt.Sprintf("happytalk:x%d", i), Source: model.AuditSource("happytalk"),
 			OccurredAt: when.In(seoul), Kind: model.KindArchive})
 		gateway = append(gateway, model.AuditEvent{ID: fmt.Sprintf("gateway:y%d", i), Source: model.SourceGateway,
 			OccurredAt: when.Add(time.Duration(i%3) * time.Millisecond).UTC(), Kind: model.KindCustomerUpdate})
@@ -524,7 +524,7 @@ func TestQueryFailsWholeOnAnyWindow(t *testing.T) {
 					return nil
 				}
 			},
-			source: model.SourceHappyTalk, from: "2024-03-02T00:00:00+09:00", to: "2024-03-03T00:00:00+09:00",
+			source: model.AuditSource("happytalk"), from: "2024-03-02T00:00:00+09:00", to: "2024-03-03T00:00:00+09:00",
 			wantInText: []string{"happytalk", "2024-03-02T00:00:00+09:00", "2024-03-03T00:00:00+09:00", "vendor said no"},
 			wantErr:    boom,
 		},
@@ -538,7 +538,7 @@ func TestQueryFailsWholeOnAnyWindow(t *testing.T) {
 		{
 			name:   "a reader panics",
 			setup:  func(h, g *fakeReader) { h.panics = func(w model.Window) bool { return w.From.Equal(day2) } },
-			source: model.SourceHappyTalk, from: "2024-03-02T00:00:00+09:00", to: "2024-03-03T00:00:00+09:00",
+			source: model.AuditSource("happytalk"), from: "2024-03-02T00:00:00+09:00", to: "2024-03-03T00:00:00+09:00",
 			wantInText: []string{"happytalk", "panicked"},
 		},
 	}

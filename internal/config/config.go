@@ -2,77 +2,102 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
+	"github.com/sethvargo/go-envconfig"
 )
 
 // Config is every setting the gateway reads. The README documents each variable; a test
 // checks that it does.
 type Config struct {
-	Addr            string        `envconfig:"GATEWAY_ADDR" default:":8080"`
-	LogLevel        string        `envconfig:"GATEWAY_LOG_LEVEL" default:"info"`
-	LogFormat       string        `envconfig:"GATEWAY_LOG_FORMAT" default:"json"`
-	DefaultRegion   string        `envconfig:"GATEWAY_DEFAULT_REGION" default:"KR"`
-	RequestTimeout  time.Duration `envconfig:"GATEWAY_REQUEST_TIMEOUT" default:"10s"`
-	VendorTimeout   time.Duration `envconfig:"GATEWAY_VENDOR_TIMEOUT" default:"3s"`
-	RetryAttempts   int           `envconfig:"GATEWAY_RETRY_ATTEMPTS" default:"3"`
-	RetryBackoff    time.Duration `envconfig:"GATEWAY_RETRY_BACKOFF" default:"100ms"`
-	BreakerFailures uint          `envconfig:"GATEWAY_BREAKER_FAILURES" default:"5"`
-	BreakerCooldown time.Duration `envconfig:"GATEWAY_BREAKER_COOLDOWN" default:"30s"`
-	MaxBodyBytes    int64         `envconfig:"GATEWAY_MAX_BODY_BYTES" default:"1048576"`
-	ShutdownTimeout time.Duration `envconfig:"GATEWAY_SHUTDOWN_TIMEOUT" default:"15s"`
-	ShutdownDelay   time.Duration `envconfig:"GATEWAY_SHUTDOWN_DELAY" default:"0s"`
-	AuditMaxDays    int           `envconfig:"GATEWAY_AUDIT_MAX_DAYS" default:"31"`
-	AuditFetches    int           `envconfig:"GATEWAY_AUDIT_CONCURRENCY" default:"4"`
-	CursorSecret    string        `envconfig:"GATEWAY_CURSOR_SECRET"`
-	DatabaseURL     string        `envconfig:"GATEWAY_DATABASE_URL" default:"sqlite://gateway.db"`
-	QueueMaxAge     time.Duration `envconfig:"GATEWAY_QUEUE_MAX_AGE" default:"24h"`
-	QueueBackoff    time.Duration `envconfig:"GATEWAY_QUEUE_BACKOFF" default:"1s"`
-	QueueMaxBackoff time.Duration `envconfig:"GATEWAY_QUEUE_MAX_BACKOFF" default:"5m"`
-	QueueWorkers    int           `envconfig:"GATEWAY_QUEUE_WORKERS" default:"8"`
-	QueuePoll       time.Duration `envconfig:"GATEWAY_QUEUE_POLL_INTERVAL" default:"1s"`
-
-	HappyTalkBaseURL      string `envconfig:"HAPPYTALK_BASE_URL" default:"https://customer.happytalk.io"`
-	HappyTalkToken        string `envconfig:"HAPPYTALK_TOKEN"`
-	HappyTalkGenderFormat string `envconfig:"HAPPYTALK_GENDER_FORMAT" default:"code"`
-	HappyTalkTimezone     string `envconfig:"HAPPYTALK_TIMEZONE" default:"Asia/Seoul"`
-	HappyTalkParameterMap string `envconfig:"HAPPYTALK_PARAMETER_MAP"`
-
-	LadiFlowBaseURL string `envconfig:"LADIFLOW_BASE_URL" default:"https://api.service.ladiflow.com"`
-	LadiFlowAPIKey  string `envconfig:"LADIFLOW_API_KEY"`
-
-	EngageLabBaseURL   string `envconfig:"ENGAGELAB_BASE_URL" default:"https://ma-api.engagelab.com"`
-	EngageLabAPIKey    string `envconfig:"ENGAGELAB_API_KEY"`
-	EngageLabAPISecret string `envconfig:"ENGAGELAB_API_SECRET"`
+	Addr            string        `env:"GATEWAY_ADDR, default=:8080"`
+	LogLevel        string        `env:"GATEWAY_LOG_LEVEL, default=info"`
+	LogFormat       string        `env:"GATEWAY_LOG_FORMAT, default=json"`
+	DefaultRegion   string        `env:"GATEWAY_DEFAULT_REGION, default=KR"`
+	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT, default=10s"`
+	VendorTimeout   time.Duration `env:"GATEWAY_VENDOR_TIMEOUT, default=3s"`
+	RetryAttempts   int           `env:"GATEWAY_RETRY_ATTEMPTS, default=3"`
+	RetryBackoff    time.Duration `env:"GATEWAY_RETRY_BACKOFF, default=100ms"`
+	BreakerFailures uint          `env:"GATEWAY_BREAKER_FAILURES, default=5"`
+	BreakerCooldown time.Duration `env:"GATEWAY_BREAKER_COOLDOWN, default=30s"`
+	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES, default=1048576"`
+	ShutdownTimeout time.Duration `env:"GATEWAY_SHUTDOWN_TIMEOUT, default=15s"`
+	ShutdownDelay   time.Duration `env:"GATEWAY_SHUTDOWN_DELAY, default=0s"`
+	AuditMaxDays    int           `env:"GATEWAY_AUDIT_MAX_DAYS, default=31"`
+	AuditFetches    int           `env:"GATEWAY_AUDIT_CONCURRENCY, default=4"`
+	CursorSecret    string        `env:"GATEWAY_CURSOR_SECRET"`
+	DatabaseURL     string        `env:"GATEWAY_DATABASE_URL, default=sqlite://gateway.db"`
+	QueueMaxAge     time.Duration `env:"GATEWAY_QUEUE_MAX_AGE, default=24h"`
+	QueueBackoff    time.Duration `env:"GATEWAY_QUEUE_BACKOFF, default=1s"`
+	QueueMaxBackoff time.Duration `env:"GATEWAY_QUEUE_MAX_BACKOFF, default=5m"`
+	QueueWorkers    int           `env:"GATEWAY_QUEUE_WORKERS, default=8"`
+	QueuePoll       time.Duration `env:"GATEWAY_QUEUE_POLL_INTERVAL, default=1s"`
 }
 
 // NoDatabase as GATEWAY_DATABASE_URL runs the gateway without a store: nothing is
 // remembered between requests and failed deliveries are not queued.
 const NoDatabase = "none"
 
-// Load reads the configuration from the process environment (tests use t.Setenv, or
-// start the binary with its own environment).
-func Load() (Config, error) {
+// Load reads the gateway's own configuration through getenv (run's, so a test passes its
+// own environment); each vendor reads its own variables the same way (Process).
+func Load(getenv func(string) string) (Config, error) {
 	var c Config
-	if err := envconfig.Process("", &c); err != nil {
+	if err := Process(getenv, &c); err != nil {
 		return c, err
 	}
 	return c, c.Validate()
 }
 
+// Process fills spec, a pointer to a struct whose fields carry `env:"NAME, default=..."`
+// tags, from getenv. An empty value counts as unset, so the default applies.
+func Process(getenv func(string) string, spec any) error {
+	lookup := envconfig.LookuperFunc(func(key string) (string, bool) {
+		v := getenv(key)
+		return v, v != ""
+	})
+	return envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: spec, Lookuper: lookup})
+}
+
 // Variables lists every environment variable Config reads, in declaration order.
-func Variables() []string {
-	t := reflect.TypeFor[Config]()
+func Variables() []string { return Names(Config{}) }
+
+// Names lists the variables spec (a struct, as for Process) reads, in declaration order.
+func Names(spec any) []string {
+	t := reflect.TypeOf(spec)
 	names := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+		if name, _ := tag(t.Field(i)); name != "" {
 			names = append(names, name)
 		}
 	}
 	return names
+}
+
+// Default is the default spec declares for the variable name, and whether it declares it.
+func Default(spec any, name string) (string, bool) {
+	t := reflect.TypeOf(spec)
+	for i := range t.NumField() {
+		if n, def := tag(t.Field(i)); n == name {
+			return def, true
+		}
+	}
+	return "", false
+}
+
+// tag reads a field's variable name and default from its env tag.
+func tag(f reflect.StructField) (name, def string) {
+	parts := strings.Split(f.Tag.Get("env"), ",")
+	name = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(p), "default="); ok {
+			def = v
+		}
+	}
+	return name, def
 }
 
 // Validate refuses settings the gateway cannot run with; messages name the variable.

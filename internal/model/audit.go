@@ -8,26 +8,25 @@ import (
 // AuditSource names where an audit event comes from.
 type AuditSource string
 
-// The audit sources.
-const (
-	SourceHappyTalk AuditSource = "happytalk"
-	SourceGateway   AuditSource = "gateway"
-)
+// SourceGateway is the gateway's own records; each vendor that keeps an audit trail is a
+// source of the vendor's name.
+const SourceGateway AuditSource = "gateway"
 
 // AuditType says whether a person or the system caused an event.
 type AuditType string
 
-// The audit event types (HappyTalk M and A).
+// The audit event types: a person's action or the system's.
 const (
 	TypeManual    AuditType = "manual"
 	TypeAutomatic AuditType = "automatic"
 )
 
 // AuditKind is what kind of event it is. Unknown vendor codes are kept as they are, so a
-// new HappyTalk kind is passed on rather than dropped.
+// new vendor kind is passed on rather than dropped.
 type AuditKind string
 
-// The known audit kinds (HappyTalk A, K, S, and the gateway's own updates).
+// The known audit kinds: the vendors' (archive, key issued, manager action) and the
+// gateway's own updates.
 const (
 	KindArchive        AuditKind = "archive"
 	KindKeyIssued      AuditKind = "key_issued"

@@ -41,12 +41,12 @@ type CustomerUpdate struct {
 	LeadScore         *int64            `json:"lead_score,omitempty"`
 	Order             *Order            `json:"order,omitempty"`
 	Consultation      *Consultation     `json:"consultation,omitempty"`
-	VendorRefs        *VendorRefs       `json:"vendor_refs,omitempty"`
+	VendorRefs        VendorRefs        `json:"vendor_refs,omitempty"`
 	Vendors           []Vendor          `json:"vendors,omitempty"`
 }
 
 // Address is a postal address. PostalCode is a string on our side (it may have a leading
-// zero); LadiFlow, which wants a number, gets it only when it is all digits without one.
+// zero); a vendor that wants a number gets it only when it is all digits without one.
 type Address struct {
 	Line1      *string `json:"line1,omitempty"`
 	Line2      *string `json:"line2,omitempty"`
@@ -67,39 +67,15 @@ type Social struct {
 	Skype    *string `json:"skype,omitempty"`
 }
 
-// Order is the order a customer is being helped with (HappyTalk only).
+// Order is the order a customer is being helped with.
 type Order struct {
 	OrderNumber   *string `json:"order_number,omitempty"`
 	ProductNumber *string `json:"product_number,omitempty"`
 	ParcelNumber  *string `json:"parcel_number,omitempty"`
 }
 
-// Consultation is the HappyTalk consultation category of the customer's chat.
+// Consultation is the consultation category of the customer's chat.
 type Consultation struct {
 	CategoryID *string `json:"category_id,omitempty"`
 	DivisionID *string `json:"division_id,omitempty"`
-}
-
-// VendorRefs are each vendor's own keys for this customer.
-type VendorRefs struct {
-	HappyTalk *HappyTalkRef `json:"happytalk,omitempty"`
-	LadiFlow  *LadiFlowRef  `json:"ladiflow,omitempty"`
-	EngageLab *EngageLabRef `json:"engagelab,omitempty"`
-}
-
-// HappyTalkRef identifies a customer's chat at HappyTalk: uuid and room_id are required there.
-type HappyTalkRef struct {
-	UUID    string `json:"uuid,omitempty"`
-	RoomID  string `json:"room_id,omitempty"`
-	UsersID string `json:"users_id,omitempty"`
-}
-
-// LadiFlowRef is LadiFlow's customer _id.
-type LadiFlowRef struct {
-	ID string `json:"id,omitempty"`
-}
-
-// EngageLabRef is EngageLab's 64-bit user id.
-type EngageLabRef struct {
-	EUID int64 `json:"euid,omitempty"`
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -88,35 +90,20 @@ type Plan struct {
 	Warnings []string
 }
 
-// Adapter speaks one vendor's API: it translates a canonical update into the vendor's
-// request and reads the vendor's answer. Retries, timeouts and breaking live outside it.
-type Adapter interface {
-	Vendor() Vendor
-	// Enabled reports whether the vendor's credentials are configured.
-	Enabled() bool
-	// Plan translates u. FieldErrors (each naming this vendor) mean the update would be
-	// cut or refused by the vendor: 422, nothing sent anywhere.
-	Plan(u *Update) (Plan, error)
-	// Send makes the call. nil is success; a *VendorError says the vendor refused or
-	// failed; any other error is a transport failure and is retryable.
-	Send(ctx context.Context, req *Request) error
-	// View shows req as a dry run does, with every credential masked.
-	View(req *Request) RequestView
-}
-
 // VendorError is a vendor's own answer that was not a success.
 type VendorError struct {
-	Vendor Vendor `json:"-"`
-	// Code is the vendor's code (HappyTalk code, LadiFlow body code or HTTP status,
-	// EngageLab code).
+	// Vendor is the vendor's own spelling of its name, for messages.
+	Vendor string `json:"-"`
+	// Code is the vendor's own answer code (a body code, else the HTTP status).
 	Code    int    `json:"vendor_code"`
 	Message string `json:"message"`
-	// Retryable is true for answers that may succeed if sent again (5xx, EngageLab -1).
+	// Retryable is true for answers that may succeed if sent again (5xx, a vendor's own
+	// server-error code).
 	Retryable bool `json:"-"`
 }
 
 func (e *VendorError) Error() string {
-	return fmt.Sprintf("%s answered %d: %s", e.Vendor.DisplayName(), e.Code, e.Message)
+	return fmt.Sprintf("%s answered %d: %s", e.Vendor, e.Code, e.Message)
 }
 
 // IsRetryable reports whether err is worth sending again: transport failures, timeouts and
@@ -176,4 +163,17 @@ func Summarize(results map[Vendor]VendorResult) Outcome {
 		return OutcomeFailed
 	}
 	return OutcomeOK
+}
+
+// Why is what went wrong, in the words the answer to a request uses: the reason and the
+// vendor's error, each once.
+func (r VendorResult) Why() string {
+	var parts []string
+	if r.Reason != "" {
+		parts = append(parts, r.Reason)
+	}
+	if r.Error != nil {
+		parts = append(parts, r.Error.Error())
+	}
+	return strings.Join(slices.Compact(parts), ": ")
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,3 +186,7 @@ func (p PendingFields) sort() {
 // pathKey joins a path with the unit separator, which no key of the contract holds
 // (attribute names may hold dots), and which a PostgreSQL text column keeps (it refuses NUL).
 func pathKey(path []string) string { return strings.Join(path, "\x1f") }
+
+// ErrSuperseded is the answer to queueing a delivery every field of which is older than
+// what the vendor already received from a newer update: there is nothing left to send.
+var ErrSuperseded = errors.New("a newer update already delivered every field")

@@ -84,7 +84,7 @@ func prepareBirthday(f CustomerUpdate) (*Birthday, FieldErrors) {
 	if _, err := lunar.ToSolar(d.Year, d.Month, d.Day, leap); errors.Is(err, lunar.ErrNoSuchDate) {
 		return nil, FieldErrors{{Field: "birthday", Message: err.Error()}}
 	}
-	// Outside the table the date may exist: HappyTalk takes it as lunar, and the LadiFlow
+	// Outside the table the date may exist: a vendor with a lunar calendar takes it, and one
 	// adapter leaves dob out with a warning because it cannot know the solar date.
 	return &Birthday{Date: d, Calendar: cal, LeapMonth: leap}, nil
 }

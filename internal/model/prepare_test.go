@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -85,7 +86,7 @@ func TestPreparePhoneIsUndeliverable(t *testing.T) {
 }
 
 func TestPrepareVendorsNamedTwice(t *testing.T) {
-	_, err := Prepare("c-1", CustomerUpdate{Vendors: []Vendor{HappyTalk, HappyTalk}}, "KR")
+	_, err := Prepare("c-1", CustomerUpdate{Vendors: []Vendor{"happytalk", "happytalk"}}, "KR")
 	var bad *BadRequest
 	if !errors.As(err, &bad) || bad.Errors[0].Field != "vendors[1]" {
 		t.Fatalf("got %v", err)
@@ -96,7 +97,7 @@ func TestSummarize(t *testing.T) {
 	r := func(ss ...Status) map[Vendor]VendorResult {
 		m := map[Vendor]VendorResult{}
 		for i, s := range ss {
-			m[Vendors[i]] = VendorResult{Status: s}
+			m[Vendor(fmt.Sprint("v", i))] = VendorResult{Status: s}
 		}
 		return m
 	}

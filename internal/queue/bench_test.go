@@ -22,7 +22,7 @@ func BenchmarkEnqueue(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			q, err := New(st, nil, nil, Config{MaxAge: time.Hour, Backoff: time.Second, MaxBackoff: time.Minute, Workers: 1, PollInterval: time.Second, SendTimeout: time.Second}, zerolog.Nop())
+			q, err := New(st, Config{MaxAge: time.Hour, Backoff: time.Second, MaxBackoff: time.Minute, Workers: 1, PollInterval: time.Second, SendTimeout: time.Second}, zerolog.Nop())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -32,7 +32,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := range b.N {
-				if _, err := q.Enqueue(b.Context(), fmt.Sprintf("c-%d", i), model.LadiFlow, fields, "", time.Now()); err != nil {
+				if _, err := q.Enqueue(b.Context(), fmt.Sprintf("c-%d", i), ladiFlow, fields, "", time.Now()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,7 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
-	"github.com/customergateway/gateway/internal/adapters/fanout"
+	"github.com/customergateway/gateway/internal/delivery"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
 )
@@ -43,21 +43,20 @@ type Config struct {
 	PollInterval time.Duration
 	// SendTimeout bounds one background delivery (all its attempts), like a request's deadline.
 	SendTimeout time.Duration
-	// Region is the default phone region, as for requests.
-	Region string
 }
 
-// Registrar asks EngageLab for the euid of a canonical customer id (the EngageLab adapter).
-type Registrar interface {
-	Register(ctx context.Context, userID string) (int64, error)
+// Sender sends one queued delivery: the update use case (internal/delivery), the same
+// pipeline a request goes through.
+type Sender interface {
+	DeliverQueued(ctx context.Context, q delivery.Queued) model.VendorResult
+	QueuedEvent(q delivery.Queued, r model.VendorResult, at time.Time) model.AuditEvent
 }
 
 // Queue queues deliveries and works them. It is safe for concurrent use.
 type Queue struct {
 	cfg    Config
 	store  *store.Store
-	fanout *fanout.Fanout
-	euids  Registrar
+	sender Sender
 	client *river.Client[*sql.Tx]
 	log    zerolog.Logger
 	now    func() time.Time
@@ -85,10 +84,8 @@ var uniqueStates = []rivertype.JobState{
 const maxAttempts = math.MaxInt16
 
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
-// euids resolves EngageLab euids the request could not (nil: an EngageLab delivery without
-// one fails).
-func New(st *store.Store, f *fanout.Fanout, euids Registrar, cfg Config, log zerolog.Logger) (*Queue, error) {
-	q := &Queue{cfg: cfg, store: st, fanout: f, euids: euids, log: log, now: time.Now}
+func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
+	q := &Queue{cfg: cfg, store: st, log: log, now: time.Now}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
 		return nil, err
@@ -118,8 +115,10 @@ func New(st *store.Store, f *fanout.Fanout, euids Registrar, cfg Config, log zer
 	return q, nil
 }
 
-// Start works queued deliveries until Stop.
-func (q *Queue) Start(ctx context.Context) error {
+// Start works queued deliveries, each sent by sender, until Stop. The sender is given here
+// rather than to New because it enqueues through this queue: the two are built in turn.
+func (q *Queue) Start(ctx context.Context, sender Sender) error {
+	q.sender = sender
 	return q.client.Start(ctx)
 }
 
@@ -142,9 +141,9 @@ func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor,
 
 // Enqueue merges fields into what waits for the customer at vendor and makes sure a job
 // will send it, first at at (now for a delivery that was not tried yet, now plus the
-// backoff for one that just failed). It answers the pending delivery as merged.
-func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (store.Pending, error) {
-	return q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
+// backoff for one that just failed). It answers until when the merged delivery is tried.
+func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (time.Time, error) {
+	p, err := q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
 		// Unique per customer and vendor: a merge into a waiting row inserts nothing when
 		// its job is live, and gives it one if it ever lost it.
 		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, &river.InsertOpts{
@@ -154,6 +153,7 @@ func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Ven
 		})
 		return err
 	})
+	return p.ExpiresAt, err
 }
 
 // FirstRetry is when a delivery that just failed in a request is tried again.

@@ -12,19 +12,25 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/customergateway/gateway/internal/adapters/fanout"
-	"github.com/customergateway/gateway/internal/adapters/ladiflow"
-	"github.com/customergateway/gateway/internal/adapters/vendorhttp"
+	"github.com/customergateway/gateway/internal/delivery"
+	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/vendors/ladiflow"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 	"github.com/customergateway/gateway/internal/vendorsim"
+	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
+
+// ladiFlow is the one vendor the queue tests deliver to.
+const ladiFlow model.Vendor = "ladiflow"
 
 // bench is LadiFlow (simulated) behind a fan-out, and a store the queues share.
 type bench struct {
 	t     *testing.T
 	sim   *vendorsim.Sim
+	lf    *ladiflowsim.Sim
 	url   string // the database
 	store *store.Store
 	f     *fanout.Fanout
@@ -32,13 +38,13 @@ type bench struct {
 
 func newBench(t *testing.T, dbURL string) *bench {
 	t.Helper()
-	cfg := vendorsim.SandboxConfig()
-	sim := vendorsim.New(cfg)
+	lfSim := ladiflowsim.Sandbox()
+	sim := vendorsim.New(vendorsim.Config{}, lfSim)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: cfg.LadiFlowAPIKey}, vendorhttp.NewClient())
+	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: ladiflowsim.SandboxAPIKey}, vendorhttp.NewClient())
 	policy := fanout.Policy{AttemptTimeout: time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
-	b := &bench{t: t, sim: sim, url: dbURL, f: fanout.New(policy, nil, lf)}
+	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL, f: fanout.New(policy, nil, lf)}
 	b.store = b.open()
 	return b
 }
@@ -55,18 +61,20 @@ func (b *bench) open() *store.Store {
 
 func testConfig() Config {
 	return Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Workers: 4,
-		PollInterval: 20 * time.Millisecond, SendTimeout: 2 * time.Second, Region: "KR"}
+		PollInterval: 20 * time.Millisecond, SendTimeout: 2 * time.Second}
 }
 
 // queue builds a queue on st (a process of its own when st is a store of its own) and
 // starts it; it stops when the test ends.
 func (b *bench) queue(st *store.Store, cfg Config) *Queue {
 	b.t.Helper()
-	q, err := New(st, b.f, nil, cfg, zerolog.New(zerolog.NewTestWriter(b.t)))
+	q, err := New(st, cfg, zerolog.New(zerolog.NewTestWriter(b.t)))
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if err := q.Start(context.Background()); err != nil {
+	// The update use case sends what the queue hands it, as in the gateway.
+	svc := delivery.New(delivery.Config{Fanout: b.f, Store: st, Queue: q, Region: "KR", Deadline: cfg.SendTimeout})
+	if err := q.Start(context.Background(), svc); err != nil {
 		b.t.Fatal(err)
 	}
 	b.t.Cleanup(func() {
@@ -89,7 +97,7 @@ func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if _, err := q.Enqueue(b.t.Context(), customer, model.LadiFlow, fields, fmt.Sprintf("req-%d", seq), time.Now()); err != nil {
+	if _, err := q.Enqueue(b.t.Context(), customer, ladiFlow, fields, fmt.Sprintf("req-%d", seq), time.Now()); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -97,7 +105,7 @@ func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
 // refs stores LadiFlow ids, so a queued update can reach the customer's record.
 func (b *bench) refs(customers ...string) {
 	for _, c := range customers {
-		if _, _, err := b.store.MergeRefs(b.t.Context(), c, model.VendorRefs{LadiFlow: &model.LadiFlowRef{ID: "lf-" + c}}); err != nil {
+		if _, _, err := b.store.MergeRefs(b.t.Context(), c, model.VendorRefs{ladiFlow: {"id": model.StringRef("lf-" + c)}}); err != nil {
 			b.t.Fatal(err)
 		}
 	}
@@ -108,7 +116,7 @@ func (b *bench) refs(customers ...string) {
 func (b *bench) onTheWire() {
 	b.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for len(b.sim.Received(model.LadiFlow)) == 0 {
+	for len(b.sim.Received(ladiFlow)) == 0 {
 		if time.Now().After(deadline) {
 			b.t.Fatal("the worker sent nothing within 5s")
 		}
@@ -121,7 +129,7 @@ func (b *bench) onTheWire() {
 func (b *bench) oneCustomer(fault vendorsim.Fault) *Queue {
 	b.t.Helper()
 	b.refs("c-1")
-	b.sim.SetFault(model.LadiFlow, fault)
+	b.sim.SetFault(ladiFlow, fault)
 	return b.queue(b.store, testConfig())
 }
 
@@ -144,7 +152,7 @@ func (b *bench) drained(within time.Duration) {
 
 func (b *bench) ladiflow(customer string) map[string]any {
 	b.t.Helper()
-	c, ok := b.sim.LadiFlowCustomer("lf-" + customer)
+	c, ok := b.lf.Customer("lf-" + customer)
 	if !ok {
 		b.t.Fatalf("LadiFlow never received customer %s", customer)
 	}
@@ -185,7 +193,7 @@ func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
 		if got := b.ladiflow("c-1"); got["email"] != "kim@example.com" || got["full_name"] != "Kim" {
 			t.Fatalf("LadiFlow holds %v", got)
 		}
-		if n := len(b.sim.Received(model.LadiFlow)); n != 4 {
+		if n := len(b.sim.Received(ladiFlow)); n != 4 {
 			t.Errorf("LadiFlow got %d requests, want 3 failed + 1 ok", n)
 		}
 		evs := b.deliveryEvents("c-1")
@@ -207,7 +215,7 @@ func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 		b.enqueue(q, "c-1", `{"email":"new@example.com"}`, 20)
 		b.enqueue(q, "c-1", `{"email":"old@example.com","full_name":"Old Name"}`, 10)
 		time.Sleep(100 * time.Millisecond)
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
 		b.drained(10 * time.Second)
 		if got := b.ladiflow("c-1"); got["email"] != "new@example.com" || got["full_name"] != "Old Name" {
 			t.Fatalf("LadiFlow holds %v, want the newer email and the older name", got)
@@ -234,7 +242,7 @@ func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		b.refs("c-1")
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		cfg := testConfig()
 		cfg.MaxAge = 300 * time.Millisecond
 		q := b.queue(b.store, cfg)
@@ -244,8 +252,8 @@ func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
 		if len(evs) != 1 || evs[0].Result != "failed" || !strings.Contains(fmt.Sprint(evs[0].Details["reason"]), "time limit passed") {
 			t.Fatalf("delivery events = %+v", evs)
 		}
-		if got := evs[0].Details["attempts"]; fmt.Sprint(got) != fmt.Sprint(len(b.sim.Received(model.LadiFlow))) {
-			t.Errorf("event says %v attempts, LadiFlow saw %d", got, len(b.sim.Received(model.LadiFlow)))
+		if got := evs[0].Details["attempts"]; fmt.Sprint(got) != fmt.Sprint(len(b.sim.Received(ladiFlow))) {
+			t.Errorf("event says %v attempts, LadiFlow saw %d", got, len(b.sim.Received(ladiFlow)))
 		}
 	})
 }
@@ -256,7 +264,7 @@ func TestRejectedDeliveryIsNotRetried(t *testing.T) {
 		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
 		b.drained(10 * time.Second)
 		time.Sleep(100 * time.Millisecond)
-		if n := len(b.sim.Received(model.LadiFlow)); n != 1 {
+		if n := len(b.sim.Received(ladiFlow)); n != 1 {
 			t.Errorf("LadiFlow got %d requests, want 1: a rejection is not retried", n)
 		}
 		if evs := b.deliveryEvents("c-1"); len(evs) != 1 || evs[0].Result != "rejected" {
@@ -275,7 +283,7 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 			customers = append(customers, fmt.Sprintf("c-%02d", i))
 		}
 		b.refs(customers...)
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		first := b.queue(b.store, testConfig())
 		second := b.queue(b.open(), testConfig())
 		var wg sync.WaitGroup
@@ -289,11 +297,11 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 		wg.Wait()
 		time.Sleep(100 * time.Millisecond)
 		b.sim.ClearReceived()
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
 		b.drained(20 * time.Second)
 
 		sent := map[string]int{}
-		for _, r := range b.sim.Received(model.LadiFlow) {
+		for _, r := range b.sim.Received(ladiFlow) {
 			var body struct {
 				ID string `json:"_id"`
 			}
@@ -339,10 +347,10 @@ func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
-		if err := b.store.RecordUpdate(t.Context(), e, "c-1", map[model.Vendor]model.PendingFields{model.LadiFlow: newer}); err != nil {
+		if err := b.store.RecordUpdate(t.Context(), e, "c-1", map[model.Vendor]model.PendingFields{ladiFlow: newer}); err != nil {
 			t.Fatal(err)
 		}
-		b.sim.SetFault(model.LadiFlow, vendorsim.Fault{})
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
 		b.drained(10 * time.Second)
 		if got := b.ladiflow("c-1"); got["email"] != nil || got["full_name"] != "Kim" || got["phone"] == nil {
 			t.Fatalf("LadiFlow got %v: want the name and phone, and not the older email", got)

@@ -4,14 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 
+	"github.com/customergateway/gateway/internal/delivery"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
 )
@@ -63,7 +61,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	fields := p.Fields.Since(delivered)
 	r := model.VendorResult{Status: model.StatusSkipped, Reason: "a newer update already delivered every field"}
 	if len(fields) > 0 {
-		r = q.send(ctx, p, fields)
+		r = q.sender.DeliverQueued(ctx, queued(p, fields))
 		p.Attempts++
 	}
 	switch r.Status {
@@ -85,78 +83,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	// The time limit is checked after an attempt, so a delivery that waited out a
 	// gateway outage still gets its chance.
 	if q.now().After(p.ExpiresAt) {
-		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+reason(r)
+		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+r.Why()
 		return q.giveUp(ctx, job, p, r)
 	}
-	if err := q.store.NoteAttempt(ctx, c, v, reason(r)); err != nil {
+	if err := q.store.NoteAttempt(ctx, c, v, r.Why()); err != nil {
 		log.Error().Err(err).Msg("note delivery attempt")
 	}
 	delay := q.retryDelay(p.Attempts)
 	log.Warn().Str("status", string(r.Status)).Int("attempts", p.Attempts).Dur("retry_in", delay).Msg("queued delivery failed; will retry")
 	return river.JobSnooze(delay)
-}
-
-// send rebuilds the canonical update from what waits, lays the customer's current refs
-// under it and delivers it to the one vendor, with the same retries, breaker and deadline
-// as a request.
-func (q *Queue) send(ctx context.Context, p store.Pending, fields model.PendingFields) model.VendorResult {
-	body, err := fields.Update()
-	if err != nil {
-		return failedPlan(err)
-	}
-	body.Vendors = []model.Vendor{p.Vendor}
-	u, err := model.Prepare(p.CustomerID, body, q.cfg.Region)
-	if err != nil {
-		return failedPlan(err)
-	}
-	refs, _, err := q.store.Refs(ctx, p.CustomerID)
-	if err != nil {
-		return model.VendorResult{Status: model.StatusFailed, Reason: "read vendor refs: " + err.Error()}
-	}
-	if p.Vendor == model.EngageLab && (refs.EngageLab == nil || refs.EngageLab.EUID == 0) {
-		if refs, err = q.resolveEUID(ctx, p.CustomerID); err != nil {
-			return euidFailure(err)
-		}
-	}
-	u.Fields.VendorRefs = &refs
-	plans, err := q.fanout.Plan(u)
-	if err != nil {
-		return failedPlan(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
-	defer cancel()
-	res := q.fanout.Deliver(ctx, u, plans)
-	return res.Results[p.Vendor]
-}
-
-// resolveEUID asks EngageLab for the customer's euid, which the request could not get, and
-// stores it: the identity user_id is the canonical customer id, as in a request.
-func (q *Queue) resolveEUID(ctx context.Context, customerID string) (model.VendorRefs, error) {
-	if q.euids == nil {
-		return model.VendorRefs{}, errors.New("no euid is known and none can be resolved")
-	}
-	euid, err := q.euids.Register(ctx, customerID)
-	if err != nil {
-		return model.VendorRefs{}, err
-	}
-	refs, _, err := q.store.MergeRefs(ctx, customerID, model.VendorRefs{EngageLab: &model.EngageLabRef{EUID: euid}})
-	return refs, err
-}
-
-// euidFailure is the result of a register call that failed: retried when EngageLab may
-// answer later, given up when it refused.
-func euidFailure(err error) model.VendorResult {
-	r := model.VendorResult{Status: model.StatusFailed, Reason: "resolve EngageLab euid: " + err.Error()}
-	if !model.IsRetryable(err) {
-		r.Status = model.StatusRejected
-	}
-	return r
-}
-
-// failedPlan is an update that can no longer be planned (the vendor's keys were removed,
-// its credentials unset): sending again would not help.
-func failedPlan(err error) model.VendorResult {
-	return model.VendorResult{Status: model.StatusRejected, Reason: "cannot be planned any more: " + err.Error()}
 }
 
 // giveUp removes the delivery tried (tried.Version), completes its job and records why, all
@@ -182,7 +117,7 @@ func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliv
 	if err := completeJob(ctx, tx, job); err != nil {
 		return err
 	}
-	return q.store.RecordEventTx(ctx, tx, q.deliveryEvent(p, r))
+	return q.store.RecordEventTx(ctx, tx, q.sender.QueuedEvent(queued(p, p.Fields), r, q.now()))
 }
 
 // completeJob marks the running job completed in tx, the store's transaction.
@@ -191,47 +126,8 @@ func completeJob(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs]) e
 	return err
 }
 
-// deliveryEvent is a delivery's outcome for the gateway's audit trail: field names, never values.
-func (q *Queue) deliveryEvent(p store.Pending, r model.VendorResult) model.AuditEvent {
-	details := map[string]any{
-		"vendor":      string(p.Vendor),
-		"status":      string(r.Status),
-		"fields":      p.Fields.Names(),
-		"request_ids": p.RequestIDs,
-		"attempts":    p.Attempts,
-		"queued_at":   p.QueuedAt.Format(time.RFC3339Nano),
-	}
-	if why := reason(r); why != "" {
-		details["reason"] = why
-	}
-	return model.AuditEvent{
-		Source:     model.SourceGateway,
-		OccurredAt: q.now().UTC(),
-		Type:       model.TypeAutomatic,
-		Kind:       model.KindVendorDelivery,
-		CustomerID: p.CustomerID,
-		Summary:    fmt.Sprintf("queued delivery to %s: %s", p.Vendor.DisplayName(), outcomeWords[r.Status]),
-		Result:     string(r.Status),
-		Details:    details,
-	}
-}
-
-// outcomeWords says how a queued delivery ended, for the audit event's summary.
-var outcomeWords = map[model.Status]string{
-	model.StatusOK:       "delivered",
-	model.StatusSkipped:  "nothing left to send",
-	model.StatusRejected: "rejected by the vendor",
-	model.StatusFailed:   "given up",
-}
-
-// reason is what went wrong, in the words the answer to a request would use.
-func reason(r model.VendorResult) string {
-	parts := []string{}
-	if r.Reason != "" {
-		parts = append(parts, r.Reason)
-	}
-	if r.Error != nil {
-		parts = append(parts, r.Error.Error())
-	}
-	return strings.Join(slices.Compact(parts), ": ")
+// queued is the pending delivery p as the sender takes it, with fields left to send.
+func queued(p store.Pending, fields model.PendingFields) delivery.Queued {
+	return delivery.Queued{CustomerID: p.CustomerID, Vendor: p.Vendor, Fields: fields,
+		RequestIDs: p.RequestIDs, Attempts: p.Attempts, QueuedAt: p.QueuedAt}
 }

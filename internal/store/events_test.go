@@ -113,7 +113,7 @@ func TestRecordEventRules(t *testing.T) {
 		e       model.AuditEvent
 		errPart string
 	}{
-		{"a HappyTalk event", model.AuditEvent{Source: model.SourceHappyTalk, OccurredAt: t0, Kind: model.KindArchive}, "only gateway events"},
+		{"a HappyTalk event", model.AuditEvent{Source: model.AuditSource("happytalk"), OccurredAt: t0, Kind: model.KindArchive}, "only gateway events"},
 		{"no time", model.AuditEvent{Kind: model.KindCustomerUpdate}, "occurred_at"},
 		{"no kind", model.AuditEvent{OccurredAt: t0}, "kind"},
 	}

@@ -2,44 +2,24 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/customergateway/gateway/internal/model"
 )
 
 // IdempotencyTTL is how long a reply is kept for its Idempotency-Key.
 const IdempotencyTTL = 24 * time.Hour
 
-// ErrInFlight is BeginIdempotent's answer while the first request with the key (and the same
-// body) is still being handled: the caller should answer 409 Conflict with Retry-After, as
-// the IETF Idempotency-Key draft advises, rather than send a second time.
-var ErrInFlight = errors.New("store: a request with this Idempotency-Key is still in flight")
+// ErrInFlight is BeginIdempotent's answer while the first request with the key is in
+// flight (model.ErrInFlight).
+var ErrInFlight = model.ErrInFlight
 
 // ErrNotClaimed is FinishIdempotent's answer when no in-flight request holds the key.
 var ErrNotClaimed = errors.New("store: no in-flight request holds this Idempotency-Key")
-
-// IdempotentReply is the first reply given to an Idempotency-Key.
-type IdempotentReply struct {
-	Status    int
-	Body      []byte
-	BodyHash  [32]byte
-	CreatedAt time.Time
-}
-
-// RequestHash is the hash BeginIdempotent compares: the method, the target (path and query)
-// and the body, so that the same key and body sent to another customer is a conflict too.
-func RequestHash(method, target string, body []byte) [32]byte {
-	h := sha256.New()
-	// The lengths keep the parts from running into each other.
-	_, _ = fmt.Fprintf(h, "%d:%s%d:%s", len(method), method, len(target), target)
-	_, _ = h.Write(body)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return sum
-}
 
 // idemRow is an idempotency_keys row.
 type idemRow struct {
@@ -59,7 +39,7 @@ type idemRow struct {
 //   - The same key and another hash: conflict (422), in flight or answered.
 //   - The same key and hash, still in flight: ErrInFlight. A claim older than the in-flight
 //     lease is taken to be abandoned (its process died) and is handed to this request.
-func (s *Store) BeginIdempotent(ctx context.Context, key string, bodyHash [32]byte, now time.Time) (*IdempotentReply, bool, error) {
+func (s *Store) BeginIdempotent(ctx context.Context, key string, bodyHash [32]byte, now time.Time) (*model.IdempotentReply, bool, error) {
 	hash := hex.EncodeToString(bodyHash[:])
 	// Each pass either decides or lost a race to a concurrent request that changed the row;
 	// a request that keeps losing is beside a busy twin, which is what ErrInFlight says.
@@ -78,7 +58,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, key string, bodyHash [32]by
 	return nil, false, ErrInFlight
 }
 
-func (s *Store) tryClaim(ctx context.Context, key, hash string, now time.Time) (reply *IdempotentReply, conflict, done bool, err error) {
+func (s *Store) tryClaim(ctx context.Context, key, hash string, now time.Time) (reply *model.IdempotentReply, conflict, done bool, err error) {
 	at := nanos(now)
 	res, err := s.w.ExecContext(ctx, `
 		INSERT INTO idempotency_keys (idem_key, body_hash, created_at, claimed_at) VALUES ($1, $2, $3, $3)
@@ -122,8 +102,8 @@ func (s *Store) readKey(ctx context.Context, key string) (idemRow, bool, error) 
 	return row, err == nil, err
 }
 
-func (r idemRow) toReply() *IdempotentReply {
-	out := &IdempotentReply{Status: int(r.status.Int64), Body: r.body, CreatedAt: fromNanos(r.createdAt)}
+func (r idemRow) toReply() *model.IdempotentReply {
+	out := &model.IdempotentReply{Status: int(r.status.Int64), Body: r.body, CreatedAt: fromNanos(r.createdAt)}
 	_, _ = hex.Decode(out.BodyHash[:], []byte(r.hash))
 	return out
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/customergateway/gateway/internal/model"
+
 	"bytes"
 	"errors"
 	"sync"
@@ -20,7 +22,7 @@ type idemStep struct {
 	status int
 	body   []byte
 	// What begin answers: a claim (no reply, no conflict), a reply, a conflict or an error.
-	wantReply    *IdempotentReply
+	wantReply    *model.IdempotentReply
 	wantConflict bool
 	wantErr      error
 }
@@ -47,7 +49,7 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 	}
 }
 
-func sameReply(a, b *IdempotentReply) bool {
+func sameReply(a, b *model.IdempotentReply) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -56,12 +58,12 @@ func sameReply(a, b *IdempotentReply) bool {
 }
 
 func TestIdempotencyLifecycle(t *testing.T) {
-	hashA := RequestHash("PUT", "/customers/c-42", []byte(`{"email":"a@example.com"}`))
-	hashB := RequestHash("PUT", "/customers/c-42", []byte(`{"email":"b@example.com"}`))
+	hashA := model.RequestHash("PUT", "/customers/c-42", []byte(`{"email":"a@example.com"}`))
+	hashB := model.RequestHash("PUT", "/customers/c-42", []byte(`{"email":"b@example.com"}`))
 	// Binary, with a NUL and bytes that are not UTF-8: the reply is kept byte for byte.
 	body := []byte("{\"outcome\":\"partial\"}\x00\xff\xfe")
-	first := &IdempotentReply{Status: 207, Body: body, BodyHash: hashA, CreatedAt: t0}
-	renewed := &IdempotentReply{Status: 200, Body: []byte{}, BodyHash: hashA, CreatedAt: t0.Add(IdempotencyTTL)}
+	first := &model.IdempotentReply{Status: 207, Body: body, BodyHash: hashA, CreatedAt: t0}
+	renewed := &model.IdempotentReply{Status: 200, Body: []byte{}, BodyHash: hashA, CreatedAt: t0.Add(IdempotencyTTL)}
 	steps := []idemStep{
 		{name: "a new key is claimed", key: "k-1", hash: hashA, at: t0},
 		{name: "a repeat while in flight waits", key: "k-1", hash: hashA, at: t0.Add(time.Second), wantErr: ErrInFlight},
@@ -85,8 +87,8 @@ func TestIdempotencyLifecycle(t *testing.T) {
 // TestIdempotencyAbandonedClaims covers requests that never finish: a released claim and a
 // claim whose lease ran out (its process died) let the next request go ahead.
 func TestIdempotencyAbandonedClaims(t *testing.T) {
-	hashA := RequestHash("PUT", "/customers/c-1", []byte(`{}`))
-	hashB := RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
+	hashA := model.RequestHash("PUT", "/customers/c-1", []byte(`{}`))
+	hashB := model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
 	steps := []idemStep{
 		{name: "claim", key: "k-lease", hash: hashA, at: t0},
 		{name: "within the lease it is in flight", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease - time.Nanosecond), wantErr: ErrInFlight},
@@ -104,7 +106,7 @@ func TestIdempotencyAbandonedClaims(t *testing.T) {
 		{name: "release does not drop a stored reply", op: "finish", key: "k-release", at: t0.Add(time.Second), status: 200, body: []byte("kept")},
 		{name: "release after finish", op: "release", key: "k-release", at: t0.Add(time.Second)},
 		{name: "the reply is still there", key: "k-release", hash: hashB, at: t0.Add(time.Minute),
-			wantReply: &IdempotentReply{Status: 200, Body: []byte("kept"), BodyHash: hashB, CreatedAt: t0.Add(time.Second)}},
+			wantReply: &model.IdempotentReply{Status: 200, Body: []byte("kept"), BodyHash: hashB, CreatedAt: t0.Add(time.Second)}},
 	}
 	forEachEngine(t, func(t *testing.T, s *Store) { runIdemSteps(t, s, steps) })
 }
@@ -113,7 +115,7 @@ func TestIdempotencyAbandonedClaims(t *testing.T) {
 // request may go ahead, every other one is told it is in flight.
 func TestIdempotencyConcurrentBegin(t *testing.T) {
 	const n = 24
-	hash := RequestHash("PUT", "/customers/c-1", []byte(`{}`))
+	hash := model.RequestHash("PUT", "/customers/c-1", []byte(`{}`))
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		var mu sync.Mutex
 		var claims, waits int
@@ -141,7 +143,7 @@ func TestIdempotencyConcurrentBegin(t *testing.T) {
 }
 
 func TestPurgeIdempotent(t *testing.T) {
-	hash := RequestHash("PUT", "/customers/c-1", nil)
+	hash := model.RequestHash("PUT", "/customers/c-1", nil)
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		for i, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(IdempotencyTTL)} {
 			if _, _, err := s.BeginIdempotent(t.Context(), string(rune('a'+i)), hash, at); err != nil {
@@ -161,19 +163,19 @@ func TestPurgeIdempotent(t *testing.T) {
 }
 
 func TestRequestHash(t *testing.T) {
-	base := RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
+	base := model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
 	others := map[string][32]byte{
-		"another customer": RequestHash("PUT", "/customers/c-2", []byte(`{"a":1}`)),
-		"another query":    RequestHash("PUT", "/customers/c-1?dry_run=true", []byte(`{"a":1}`)),
-		"another body":     RequestHash("PUT", "/customers/c-1", []byte(`{"a":2}`)),
-		"shifted parts":    RequestHash("PUT", "/customers/c-1{", []byte(`"a":1}`)),
+		"another customer": model.RequestHash("PUT", "/customers/c-2", []byte(`{"a":1}`)),
+		"another query":    model.RequestHash("PUT", "/customers/c-1?dry_run=true", []byte(`{"a":1}`)),
+		"another body":     model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":2}`)),
+		"shifted parts":    model.RequestHash("PUT", "/customers/c-1{", []byte(`"a":1}`)),
 	}
 	for name, h := range others {
 		if h == base {
 			t.Errorf("%s hashes like the original", name)
 		}
 	}
-	if RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`)) != base {
+	if model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`)) != base {
 		t.Error("the same request hashes differently")
 	}
 }

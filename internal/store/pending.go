@@ -31,7 +31,7 @@ type Pending struct {
 
 // ErrSuperseded is QueueDelivery's answer when every field it was given is older than what
 // the vendor already received: nothing is queued, nothing is lost.
-var ErrSuperseded = errors.New("store: a newer update already delivered every field")
+var ErrSuperseded = model.ErrSuperseded
 
 // ErrVersionMoved is DropDelivery's answer when an update was merged in since the version
 // the caller sent: the newer data must still be tried.

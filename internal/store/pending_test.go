@@ -33,20 +33,20 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 		jobs := 0
 		job := func(*sql.Tx) error { jobs++; return nil }
-		first, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, job)
+		first, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, job)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A newer update merged in: its value wins, the older field stays, the time limit
 		// restarts from the newer update.
-		second, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, job)
+		second, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, job)
 		if err != nil || second.Version <= first.Version {
 			t.Fatalf("second queue: version %d after %d, err %v", second.Version, first.Version, err)
 		}
 		if jobs != 2 {
 			t.Fatalf("the job callback ran %d times, want once per queueing", jobs)
 		}
-		got, ok, err := s.PendingDelivery(ctx, "c-1", model.LadiFlow)
+		got, ok, err := s.PendingDelivery(ctx, "c-1", ladiFlow)
 		if err != nil || !ok {
 			t.Fatalf("pending: %v %v", ok, err)
 		}
@@ -64,23 +64,23 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 
 		// A sender that read the first version must not remove the row: the second is unsent.
 		ran := false
-		done, err := s.FinishDelivery(ctx, "c-1", model.LadiFlow, first.Version, first.Fields, func(*sql.Tx) error { ran = true; return nil })
+		done, err := s.FinishDelivery(ctx, "c-1", ladiFlow, first.Version, first.Fields, func(*sql.Tx) error { ran = true; return nil })
 		if err != nil || done || ran {
 			t.Fatalf("finish at a stale version: done %v, ran %v, err %v", done, ran, err)
 		}
-		done, err = s.FinishDelivery(ctx, "c-1", model.LadiFlow, second.Version, got.Fields, func(*sql.Tx) error { ran = true; return nil })
+		done, err = s.FinishDelivery(ctx, "c-1", ladiFlow, second.Version, got.Fields, func(*sql.Tx) error { ran = true; return nil })
 		if err != nil || !done || !ran {
 			t.Fatalf("finish at the current version: done %v, ran %v, err %v", done, ran, err)
 		}
-		if _, ok, _ := s.PendingDelivery(ctx, "c-1", model.LadiFlow); ok {
+		if _, ok, _ := s.PendingDelivery(ctx, "c-1", ladiFlow); ok {
 			t.Fatal("row still there after finish")
 		}
 		// What was sent is now delivered: the same update queued again is superseded, a
 		// row made again gets a version the old sender cannot match.
-		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noJob); !errors.Is(err, ErrSuperseded) {
+		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noJob); !errors.Is(err, ErrSuperseded) {
 			t.Fatalf("queueing what was delivered: %v, want ErrSuperseded", err)
 		}
-		again, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noJob)
+		again, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noJob)
 		if err != nil || again.Version == second.Version || again.Version == first.Version {
 			t.Fatalf("a row made again reuses a version: %d (before %d, %d), err %v", again.Version, first.Version, second.Version, err)
 		}
@@ -92,7 +92,7 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		boom := errors.New("job insert failed")
-		_, err := s.QueueDelivery(t.Context(), "c-1", model.HappyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
+		_, err := s.QueueDelivery(t.Context(), "c-1", happyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want the job's", err)
 		}
@@ -105,27 +105,27 @@ func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 func TestDropDelivery(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
-		first, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
+		first, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.NoteAttempt(ctx, "c-1", model.EngageLab, "EngageLab answered 500"); err != nil {
+		if err := s.NoteAttempt(ctx, "c-1", engageLab, "EngageLab answered 500"); err != nil {
 			t.Fatal(err)
 		}
-		second, err := s.QueueDelivery(ctx, "c-1", model.EngageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noJob)
+		second, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
 		dropped := func(*sql.Tx, Pending, bool) error { return nil }
 		// A sender that tried the first version may not drop what was merged in since.
-		if _, _, err := s.DropDelivery(ctx, "c-1", model.EngageLab, first.Version, dropped); !errors.Is(err, ErrVersionMoved) {
+		if _, _, err := s.DropDelivery(ctx, "c-1", engageLab, first.Version, dropped); !errors.Is(err, ErrVersionMoved) {
 			t.Fatalf("drop at a stale version: %v, want ErrVersionMoved", err)
 		}
-		p, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, second.Version, dropped)
+		p, found, err := s.DropDelivery(ctx, "c-1", engageLab, second.Version, dropped)
 		if err != nil || !found || p.Attempts != 1 || p.LastError != "EngageLab answered 500" {
 			t.Fatalf("drop = %+v, %v, %v", p, found, err)
 		}
-		if _, found, err := s.DropDelivery(ctx, "c-1", model.EngageLab, second.Version, dropped); err != nil || found {
+		if _, found, err := s.DropDelivery(ctx, "c-1", engageLab, second.Version, dropped); err != nil || found {
 			t.Fatalf("second drop found %v, err %v", found, err)
 		}
 	})
@@ -141,7 +141,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				body := fmt.Sprintf(`{"attributes":{"a%d":"v"}}`, i)
-				_, err := s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noJob)
+				_, err := s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noJob)
 				errs <- err
 			})
 		}
@@ -152,7 +152,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p, _, err := s.PendingDelivery(t.Context(), "c-1", model.LadiFlow)
+		p, _, err := s.PendingDelivery(t.Context(), "c-1", ladiFlow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,11 +170,11 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
-		newer := map[model.Vendor]model.PendingFields{model.LadiFlow: fieldsOf(t, `{"email":"new@example.com"}`, 20)}
+		newer := map[model.Vendor]model.PendingFields{ladiFlow: fieldsOf(t, `{"email":"new@example.com"}`, 20)}
 		if err := s.RecordUpdate(ctx, e, "c-1", newer); err != nil {
 			t.Fatal(err)
 		}
-		p, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noJob)
+		p, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 			t.Fatalf("queued %v, want only full_name", got)
 		}
 		// Another vendor did not receive the newer update: it keeps everything.
-		p, err = s.QueueDelivery(ctx, "c-1", model.HappyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noJob)
+		p, err = s.QueueDelivery(ctx, "c-1", happyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noJob)
 		if err != nil || fmt.Sprint(p.Fields.Names()) != "[email]" {
 			t.Fatalf("HappyTalk queued %v, err %v", p.Fields.Names(), err)
 		}
@@ -194,14 +194,14 @@ func TestFinishIfNothingPending(t *testing.T) {
 		ctx := t.Context()
 		ran := false
 		finish := func(*sql.Tx) error { ran = true; return nil }
-		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", model.LadiFlow, finish); err != nil || waiting || !ran {
+		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", ladiFlow, finish); err != nil || waiting || !ran {
 			t.Fatalf("nothing pending: waiting %v, ran %v, err %v", waiting, ran, err)
 		}
-		if _, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob); err != nil {
+		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob); err != nil {
 			t.Fatal(err)
 		}
 		ran = false
-		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", model.LadiFlow, finish); err != nil || !waiting || ran {
+		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", ladiFlow, finish); err != nil || !waiting || ran {
 			t.Fatalf("a delivery waits: waiting %v, ran %v, err %v", waiting, ran, err)
 		}
 	})
@@ -217,7 +217,7 @@ func TestPendingChangesTakeTurns(t *testing.T) {
 		finishing, release := make(chan struct{}), make(chan struct{})
 		finished := make(chan error, 1)
 		go func() {
-			_, err := s.FinishIfNothingPending(ctx, "c-1", model.LadiFlow, func(*sql.Tx) error {
+			_, err := s.FinishIfNothingPending(ctx, "c-1", ladiFlow, func(*sql.Tx) error {
 				close(finishing)
 				<-release
 				return nil
@@ -227,7 +227,7 @@ func TestPendingChangesTakeTurns(t *testing.T) {
 		<-finishing
 		queued := make(chan error, 1)
 		go func() {
-			_, err := s.QueueDelivery(ctx, "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
+			_, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
 			queued <- err
 		}()
 		select {
@@ -250,7 +250,7 @@ func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
 		var p Pending
 		var err error
 		for i := range maxRequestIDs + 5 {
-			p, err = s.QueueDelivery(t.Context(), "c-1", model.LadiFlow, fieldsOf(t, `{"email":"a@example.com"}`, int64(i+1)), fmt.Sprintf("req-%d", i), time.Now(), time.Hour, noJob)
+			p, err = s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, int64(i+1)), fmt.Sprintf("req-%d", i), time.Now(), time.Hour, noJob)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -93,7 +93,7 @@ func TestMigrationsApplyOnce(t *testing.T) {
 			if err := second.r.QueryRowContext(t.Context(), "SELECT max(version) FROM river_migration").Scan(&river); err != nil || river != riverSchemaVersion {
 				t.Errorf("river schema version %d (err %v), want %d", river, err, riverSchemaVersion)
 			}
-			if refs, ok, err := second.Refs(t.Context(), "c-1"); err != nil || !ok || refs.LadiFlow.ID != "lf-1" {
+			if refs, ok, err := second.Refs(t.Context(), "c-1"); err != nil || !ok || refs.Of(ladiFlow).String("id") != "lf-1" {
 				t.Errorf("after reopening, refs = %+v, %v, %v", refs, ok, err)
 			}
 		})
@@ -153,7 +153,7 @@ func TestSQLiteInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	refs, ok, err := s.Refs(t.Context(), "c-1")
-	if err != nil || !ok || refs.LadiFlow.ID != "lf-1" {
+	if err != nil || !ok || refs.Of(ladiFlow).String("id") != "lf-1" {
 		t.Fatalf("Refs = %+v, %v, %v", refs, ok, err)
 	}
 	if err := s.Ping(t.Context()); err != nil {

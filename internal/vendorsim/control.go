@@ -3,6 +3,7 @@ package vendorsim
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -50,18 +51,33 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// vendorParam reads the {vendor} path parameter, answering 404 for an unknown vendor.
-func vendorParam(w http.ResponseWriter, r *http.Request) (model.Vendor, bool) {
+// vendorParam reads the {vendor} path parameter, answering 404 for a vendor not mounted.
+func (s *Sim) vendorParam(w http.ResponseWriter, r *http.Request) (model.Vendor, bool) {
 	v := model.Vendor(chi.URLParam(r, "vendor"))
-	if !v.Valid() {
-		controlError(w, http.StatusNotFound, "unknown vendor "+string(v)+": want happytalk, ladiflow or engagelab")
+	if _, ok := s.byName[v]; !ok {
+		controlError(w, http.StatusNotFound, "unknown vendor "+string(v)+": want "+s.vendorList())
 		return "", false
 	}
 	return v, true
 }
 
+// vendorList names the mounted vendors for a message: "a", "a or b", "a, b or c".
+func (s *Sim) vendorList() string {
+	names := make([]string, len(s.vendors))
+	for i, v := range s.vendors {
+		names[i] = string(v.Name())
+	}
+	switch len(names) {
+	case 0:
+		return "no vendor (none is mounted)"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 func (s *Sim) handlePutFault(w http.ResponseWriter, r *http.Request) {
-	v, ok := vendorParam(w, r)
+	v, ok := s.vendorParam(w, r)
 	if !ok {
 		return
 	}
@@ -133,7 +149,7 @@ func (s *Sim) handleClearFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Sim) handleGetRequests(w http.ResponseWriter, r *http.Request) {
-	v, ok := vendorParam(w, r)
+	v, ok := s.vendorParam(w, r)
 	if !ok {
 		return
 	}

@@ -1,7 +1,6 @@
 package vendorsim
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -17,11 +16,9 @@ const (
 	ModeHTTP500 FaultMode = "http500"
 	// ModeTimeout answers nothing until the client gives up, or 30 seconds pass (then 504).
 	ModeTimeout FaultMode = "timeout"
-	// ModeVendorError answers the vendor's own retryable error: EngageLab code -1 (HTTP
-	// 200), HappyTalk and LadiFlow HTTP 503.
+	// ModeVendorError answers the vendor's own retryable error (its Vendor.VendorError).
 	ModeVendorError FaultMode = "vendor_error"
-	// ModeReject answers the vendor's own non-retryable refusal: HappyTalk result fail with
-	// HappyTalkCodeInvalidValue, LadiFlow HTTP 400, EngageLab code 55004.
+	// ModeReject answers the vendor's own non-retryable refusal (its Vendor.Rejection).
 	ModeReject FaultMode = "reject"
 	// ModeDrop hijacks the connection and closes it without an answer.
 	ModeDrop FaultMode = "drop"
@@ -116,7 +113,7 @@ func sleep(r *http.Request, d time.Duration) bool {
 }
 
 // fail answers a request that an injected fault makes fail.
-func (s *Sim) fail(w http.ResponseWriter, r *http.Request, v model.Vendor, m FaultMode, rec *Received) {
+func (s *Sim) fail(w http.ResponseWriter, r *http.Request, v Vendor, m FaultMode, rec *Received) {
 	switch m {
 	case ModeDrop:
 		drop(w)
@@ -130,26 +127,14 @@ func (s *Sim) fail(w http.ResponseWriter, r *http.Request, v model.Vendor, m Fau
 		s.setStatus(rec, http.StatusInternalServerError)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 	case ModeVendorError:
-		a := vendorError(v)
-		s.setStatus(rec, a.status)
+		a := v.VendorError()
+		s.setStatus(rec, a.Status)
 		writeAnswer(w, a)
 	case ModeReject:
-		a := rejection(v)
-		s.setStatus(rec, a.status)
+		a := v.Rejection()
+		s.setStatus(rec, a.Status)
 		writeAnswer(w, a)
 	}
-}
-
-// writeAnswer writes a JSON answer, or plain text when the body is a string (what a load
-// balancer in front of a vendor answers).
-func writeAnswer(w http.ResponseWriter, a answer) {
-	if text, ok := a.body.(string); ok {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(a.status)
-		_, _ = fmt.Fprint(w, text)
-		return
-	}
-	writeJSON(w, a.status, a.body)
 }
 
 // drop closes the connection without answering. When the connection cannot be hijacked
@@ -160,30 +145,4 @@ func drop(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	_ = conn.Close()
-}
-
-// vendorError is the vendor's own retryable error.
-func vendorError(v model.Vendor) answer {
-	switch v {
-	case model.EngageLab:
-		return elError(EngageLabCodeServerError, "internal server error")
-	case model.LadiFlow:
-		return lfError(http.StatusServiceUnavailable, "Service Unavailable")
-	default:
-		// HappyTalk's front answers an HTML page, not its JSON, when the service is down.
-		return answer{http.StatusServiceUnavailable,
-			"<html><head><title>503 Service Temporarily Unavailable</title></head><body>503 Service Temporarily Unavailable</body></html>"}
-	}
-}
-
-// rejection is the vendor's own non-retryable refusal.
-func rejection(v model.Vendor) answer {
-	switch v {
-	case model.EngageLab:
-		return elError(EngageLabCodeInvalidParams, "invalid business parameters (injected fault)")
-	case model.LadiFlow:
-		return lfError(http.StatusBadRequest, "rejected (injected fault)")
-	default:
-		return htFail(HappyTalkCodeInvalidValue, "rejected (injected fault)")
-	}
 }

@@ -1,4 +1,4 @@
-package vendorsim
+package vendorsim_test
 
 import (
 	"context"
@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendorsim"
+	"github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	"github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	"github.com/customergateway/gateway/internal/vendorsim/ladiflow"
 )
 
 // vendorCall is one valid request to a vendor, answered with success when no fault is set.
@@ -22,52 +26,52 @@ type vendorCall struct {
 }
 
 var validCalls = []vendorCall{
-	{model.HappyTalk, pathHTSetUserInfo, nil, `{"token":"sandbox-happytalk-token","uuid":"u","room_id":"r"}`,
-		func(r reply) bool { return r.status == 200 && r.str("result") == "success" }},
-	{model.LadiFlow, pathLFCustomerUpdate, lfKey, `{"_id":"l1","email":"a@b.c"}`,
-		func(r reply) bool { return r.status == 200 && r.code() == 201 }},
-	{model.EngageLab, pathELContact, elAuth, `{"euid":1,"contacts":{"email":"a@b.c"}}`,
-		func(r reply) bool { return r.status == 200 && r.code() == 0 && r.str("message") == "success" }},
+	{happytalk.Name, happytalk.PathSetUserInfo, nil, `{"token":"sandbox-happytalk-token","uuid":"u","room_id":"r"}`,
+		func(r reply) bool { return r.Status == 200 && r.Str("result") == "success" }},
+	{ladiflow.Name, ladiflow.PathCustomerUpdate, lfKey, `{"_id":"l1","email":"a@b.c"}`,
+		func(r reply) bool { return r.Status == 200 && r.Code() == 201 }},
+	{engagelab.Name, engagelab.PathContact, elAuth, `{"euid":1,"contacts":{"email":"a@b.c"}}`,
+		func(r reply) bool { return r.Status == 200 && r.Code() == 0 && r.Str("message") == "success" }},
 }
 
 func TestFaultModes(t *testing.T) {
 	tests := []struct {
-		mode       FaultMode
+		mode       vendorsim.FaultMode
 		vendor     model.Vendor
 		wantStatus int
 		check      func(r reply) bool
 	}{
-		{ModeHTTP500, model.HappyTalk, 500, nil},
-		{ModeHTTP500, model.LadiFlow, 500, nil},
-		{ModeHTTP500, model.EngageLab, 500, nil},
-		{ModeVendorError, model.HappyTalk, 503, func(r reply) bool { return r.body == nil }},
-		{ModeVendorError, model.LadiFlow, 503, func(r reply) bool { return r.code() == 503 }},
-		{ModeVendorError, model.EngageLab, 200, func(r reply) bool { return r.code() == EngageLabCodeServerError }},
-		{ModeReject, model.HappyTalk, 200, func(r reply) bool {
-			return r.str("result") == "fail" && r.code() == HappyTalkCodeInvalidValue
+		{vendorsim.ModeHTTP500, happytalk.Name, 500, nil},
+		{vendorsim.ModeHTTP500, ladiflow.Name, 500, nil},
+		{vendorsim.ModeHTTP500, engagelab.Name, 500, nil},
+		{vendorsim.ModeVendorError, happytalk.Name, 503, func(r reply) bool { return r.Body == nil }},
+		{vendorsim.ModeVendorError, ladiflow.Name, 503, func(r reply) bool { return r.Code() == 503 }},
+		{vendorsim.ModeVendorError, engagelab.Name, 200, func(r reply) bool { return r.Code() == engagelab.CodeServerError }},
+		{vendorsim.ModeReject, happytalk.Name, 200, func(r reply) bool {
+			return r.Str("result") == "fail" && r.Code() == happytalk.CodeInvalidValue
 		}},
-		{ModeReject, model.LadiFlow, 400, func(r reply) bool { return r.code() == 400 }},
-		{ModeReject, model.EngageLab, 200, func(r reply) bool { return r.code() == EngageLabCodeInvalidParams }},
+		{vendorsim.ModeReject, ladiflow.Name, 400, func(r reply) bool { return r.Code() == 400 }},
+		{vendorsim.ModeReject, engagelab.Name, 200, func(r reply) bool { return r.Code() == engagelab.CodeInvalidParams }},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode)+"/"+string(tt.vendor), func(t *testing.T) {
-			sim, srv := start(t, testConfig())
-			sim.SetFault(tt.vendor, Fault{Mode: tt.mode, Count: 1})
+			sim, srv := start(t)
+			sim.SetFault(tt.vendor, vendorsim.Fault{Mode: tt.mode, Count: 1})
 			call := callOf(tt.vendor)
 			r := post(t, srv, call.path, call.header, call.body)
-			if r.status != tt.wantStatus || (tt.check != nil && !tt.check(r)) {
-				t.Fatalf("got %d %s, want %d", r.status, r.raw, tt.wantStatus)
+			if r.Status != tt.wantStatus || (tt.check != nil && !tt.check(r)) {
+				t.Fatalf("got %d %s, want %d", r.Status, r.Raw, tt.wantStatus)
 			}
 			if got := sim.Received(tt.vendor); len(got) != 1 || got[0].Status != tt.wantStatus {
 				t.Errorf("Received = %+v, want one request answered %d", got, tt.wantStatus)
 			}
-			if tt.vendor == model.HappyTalk {
-				if _, stored := sim.HappyTalkUser("u"); stored {
+			if tt.vendor == happytalk.Name {
+				if _, stored := sim.ht.User("u"); stored {
 					t.Error("a failed request was applied")
 				}
 			}
 			if r := post(t, srv, call.path, call.header, call.body); !call.ok(r) {
-				t.Errorf("after the one failure: %d %s", r.status, r.raw)
+				t.Errorf("after the one failure: %d %s", r.Status, r.Raw)
 			}
 		})
 	}
@@ -85,8 +89,8 @@ func callOf(v model.Vendor) vendorCall {
 func TestFaultDrop(t *testing.T) {
 	for _, call := range validCalls {
 		t.Run(string(call.vendor), func(t *testing.T) {
-			sim, srv := start(t, testConfig())
-			sim.SetFault(call.vendor, Fault{Mode: ModeDrop, Count: 1})
+			sim, srv := start(t)
+			sim.SetFault(call.vendor, vendorsim.Fault{Mode: vendorsim.ModeDrop, Count: 1})
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+call.path, strings.NewReader(call.body))
 			req.Header = call.header.Clone()
 			if req.Header == nil {
@@ -105,11 +109,11 @@ func TestFaultDrop(t *testing.T) {
 }
 
 func TestFaultTimeoutHangsUntilTheClientGivesUp(t *testing.T) {
-	sim, srv := start(t, testConfig())
-	sim.SetFault(model.LadiFlow, Fault{Mode: ModeTimeout, Count: -1})
+	sim, srv := start(t)
+	sim.SetFault(ladiflow.Name, vendorsim.Fault{Mode: vendorsim.ModeTimeout, Count: -1})
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+pathLFCustomerUpdate, strings.NewReader(`{}`))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+ladiflow.PathCustomerUpdate, strings.NewReader(`{}`))
 	began := time.Now()
 	_, err := srv.Client().Do(req)
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -118,13 +122,13 @@ func TestFaultTimeoutHangsUntilTheClientGivesUp(t *testing.T) {
 	if took := time.Since(began); took > 5*time.Second {
 		t.Errorf("took %v", took)
 	}
-	waitFor(t, func() bool { return len(sim.Received(model.LadiFlow)) == 1 })
-	if got := sim.Received(model.LadiFlow)[0].Status; got != 0 {
+	waitFor(t, func() bool { return len(sim.Received(ladiflow.Name)) == 1 })
+	if got := sim.Received(ladiflow.Name)[0].Status; got != 0 {
 		t.Errorf("status %d, want 0 (nothing answered)", got)
 	}
 	// Other vendors are untouched.
-	if r := post(t, srv, pathHTSetUserInfo, nil, callOf(model.HappyTalk).body); r.str("result") != "success" {
-		t.Errorf("HappyTalk during a LadiFlow fault: %s", r.raw)
+	if r := post(t, srv, happytalk.PathSetUserInfo, nil, callOf(happytalk.Name).body); r.Str("result") != "success" {
+		t.Errorf("HappyTalk during a LadiFlow fault: %s", r.Raw)
 	}
 }
 
@@ -150,36 +154,36 @@ func TestFaultCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sim, srv := start(t, testConfig())
-			sim.SetFault(model.EngageLab, Fault{Mode: ModeHTTP500, Count: tt.count})
-			call := callOf(model.EngageLab)
+			sim, srv := start(t)
+			sim.SetFault(engagelab.Name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: tt.count})
+			call := callOf(engagelab.Name)
 			for i, want := range tt.want {
-				if r := post(t, srv, call.path, call.header, call.body); r.status != want {
-					t.Fatalf("request %d: %d, want %d", i+1, r.status, want)
+				if r := post(t, srv, call.path, call.header, call.body); r.Status != want {
+					t.Fatalf("request %d: %d, want %d", i+1, r.Status, want)
 				}
 			}
 			sim.ClearFaults()
 			if r := post(t, srv, call.path, call.header, call.body); !call.ok(r) {
-				t.Errorf("after ClearFaults: %d %s", r.status, r.raw)
+				t.Errorf("after ClearFaults: %d %s", r.Status, r.Raw)
 			}
 		})
 	}
 }
 
 func TestSetFaultReplacesAndZeroClears(t *testing.T) {
-	sim, srv := start(t, testConfig())
-	call := callOf(model.LadiFlow)
-	sim.SetFault(model.LadiFlow, Fault{Mode: ModeHTTP500, Count: -1})
-	sim.SetFault(model.LadiFlow, Fault{Mode: ModeReject, Count: -1})
-	if r := post(t, srv, call.path, call.header, call.body); r.status != 400 {
-		t.Errorf("replaced fault: %d", r.status)
+	sim, srv := start(t)
+	call := callOf(ladiflow.Name)
+	sim.SetFault(ladiflow.Name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+	sim.SetFault(ladiflow.Name, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
+	if r := post(t, srv, call.path, call.header, call.body); r.Status != 400 {
+		t.Errorf("replaced fault: %d", r.Status)
 	}
-	sim.SetFault(model.LadiFlow, Fault{})
+	sim.SetFault(ladiflow.Name, vendorsim.Fault{})
 	if len(sim.Faults()) != 0 {
 		t.Errorf("Faults after the zero Fault: %v", sim.Faults())
 	}
 	if r := post(t, srv, call.path, call.header, call.body); !call.ok(r) {
-		t.Errorf("after the zero Fault: %d %s", r.status, r.raw)
+		t.Errorf("after the zero Fault: %d %s", r.Status, r.Raw)
 	}
 }
 
@@ -187,18 +191,18 @@ func TestLatency(t *testing.T) {
 	const latency = 150 * time.Millisecond
 	for _, call := range validCalls {
 		t.Run(string(call.vendor), func(t *testing.T) {
-			sim, srv := start(t, testConfig())
-			sim.SetFault(call.vendor, Fault{Latency: latency})
+			sim, srv := start(t)
+			sim.SetFault(call.vendor, vendorsim.Fault{Latency: latency})
 			began := time.Now()
 			if r := post(t, srv, call.path, call.header, call.body); !call.ok(r) {
-				t.Fatalf("latency alone must not fail: %d %s", r.status, r.raw)
+				t.Fatalf("latency alone must not fail: %d %s", r.Status, r.Raw)
 			}
 			if took := time.Since(began); took < latency {
 				t.Errorf("answered after %v, want at least %v", took, latency)
 			}
-			other := callOf(model.HappyTalk)
-			if call.vendor == model.HappyTalk {
-				other = callOf(model.EngageLab)
+			other := callOf(happytalk.Name)
+			if call.vendor == happytalk.Name {
+				other = callOf(engagelab.Name)
 			}
 			began = time.Now()
 			post(t, srv, other.path, other.header, other.body)
@@ -210,11 +214,11 @@ func TestLatency(t *testing.T) {
 }
 
 func TestLatencyStopsWhenTheClientGivesUp(t *testing.T) {
-	sim, srv := start(t, testConfig())
-	sim.SetFault(model.HappyTalk, Fault{Latency: 10 * time.Second, Mode: ModeHTTP500, Count: 1})
+	sim, srv := start(t)
+	sim.SetFault(happytalk.Name, vendorsim.Fault{Latency: 10 * time.Second, Mode: vendorsim.ModeHTTP500, Count: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+pathHTSetUserInfo, strings.NewReader(callOf(model.HappyTalk).body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+happytalk.PathSetUserInfo, strings.NewReader(callOf(happytalk.Name).body))
 	if _, err := srv.Client().Do(req); err == nil {
 		t.Fatal("want the client's deadline")
 	}
@@ -223,87 +227,87 @@ func TestLatencyStopsWhenTheClientGivesUp(t *testing.T) {
 	if took := time.Since(began); took > 5*time.Second {
 		t.Errorf("the handler kept waiting %v after the client gave up", took)
 	}
-	if got := sim.Received(model.HappyTalk); len(got) != 1 || got[0].Status != 0 {
+	if got := sim.Received(happytalk.Name); len(got) != 1 || got[0].Status != 0 {
 		t.Errorf("Received = %+v", got)
 	}
 }
 
 func TestReceived(t *testing.T) {
-	sim, srv := start(t, testConfig())
-	sim.SetFault(model.LadiFlow, Fault{Mode: ModeHTTP500, Count: 1})
-	lf := callOf(model.LadiFlow)
+	sim, srv := start(t)
+	sim.SetFault(ladiflow.Name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 1})
+	lf := callOf(ladiflow.Name)
 	post(t, srv, lf.path, lf.header, lf.body)
 	post(t, srv, lf.path, nil, lf.body)
 	post(t, srv, lf.path, lf.header, `{"_id":"l2","phone":"090"}`)
-	post(t, srv, pathELRegister, elAuth, registerBody("user_id", "a"))
+	post(t, srv, engagelab.PathRegister, elAuth, registerBody("user_id", "a"))
 
-	got := sim.Received(model.LadiFlow)
+	got := sim.Received(ladiflow.Name)
 	wantStatus := []int{500, 401, 200}
 	if len(got) != len(wantStatus) {
 		t.Fatalf("%d LadiFlow requests, want %d", len(got), len(wantStatus))
 	}
 	for i, rec := range got {
-		if rec.Status != wantStatus[i] || rec.Path != pathLFCustomerUpdate || !rec.At.Equal(fixedNow) {
+		if rec.Status != wantStatus[i] || rec.Path != ladiflow.PathCustomerUpdate || !rec.At.Equal(fixedNow) {
 			t.Errorf("request %d: %+v", i, rec)
 		}
 	}
-	if string(got[2].Body) != `{"_id":"l2","phone":"090"}` || got[0].Header.Get("Api-Key") != SandboxLadiFlowAPIKey || got[1].Header.Get("Api-Key") != "" {
+	if string(got[2].Body) != `{"_id":"l2","phone":"090"}` || got[0].Header.Get("Api-Key") != ladiflow.SandboxAPIKey || got[1].Header.Get("Api-Key") != "" {
 		t.Errorf("bodies or headers not kept as sent: %+v", got)
 	}
-	if el := sim.Received(model.EngageLab); len(el) != 1 || el[0].Path != pathELRegister {
+	if el := sim.Received(engagelab.Name); len(el) != 1 || el[0].Path != engagelab.PathRegister {
 		t.Errorf("EngageLab requests: %+v", el)
 	}
-	if ht := sim.Received(model.HappyTalk); len(ht) != 0 {
+	if ht := sim.Received(happytalk.Name); len(ht) != 0 {
 		t.Errorf("HappyTalk received %d requests, want 0", len(ht))
 	}
 	got[2].Body[0] = 'X'
 	got[0].Header.Set("Api-Key", "changed")
-	if again := sim.Received(model.LadiFlow); again[2].Body[0] != '{' || again[0].Header.Get("Api-Key") != SandboxLadiFlowAPIKey {
+	if again := sim.Received(ladiflow.Name); again[2].Body[0] != '{' || again[0].Header.Get("Api-Key") != ladiflow.SandboxAPIKey {
 		t.Error("Received returned the simulator's own slices")
 	}
 	sim.ClearReceived()
-	if len(sim.Received(model.LadiFlow)) != 0 {
+	if len(sim.Received(ladiflow.Name)) != 0 {
 		t.Error("ClearReceived kept requests")
 	}
-	if _, ok := sim.LadiFlowCustomer("l2"); !ok {
+	if _, ok := sim.lf.Customer("l2"); !ok {
 		t.Error("ClearReceived forgot the stored state")
 	}
 }
 
 func TestReset(t *testing.T) {
-	sim, srv := start(t, testConfig())
+	sim, srv := start(t)
 	for _, c := range validCalls {
 		post(t, srv, c.path, c.header, c.body)
 	}
-	sim.SetFault(model.HappyTalk, Fault{Mode: ModeHTTP500, Count: -1})
+	sim.SetFault(happytalk.Name, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 	sim.Reset()
-	for _, v := range model.Vendors {
+	for _, v := range vendors {
 		if n := len(sim.Received(v)); n != 0 {
 			t.Errorf("%s: %d requests after Reset", v, n)
 		}
 	}
-	_, ht := sim.HappyTalkUser("u")
-	_, lf := sim.LadiFlowCustomer("l1")
-	_, el := sim.EngageLabContacts(1)
+	_, ht := sim.ht.User("u")
+	_, lf := sim.lf.Customer("l1")
+	_, el := sim.el.Contacts(1)
 	if ht || lf || el || len(sim.Faults()) != 0 {
 		t.Errorf("state after Reset: happytalk %v ladiflow %v engagelab %v faults %v", ht, lf, el, sim.Faults())
 	}
 }
 
 func TestConcurrentUse(t *testing.T) {
-	sim, srv := start(t, testConfig())
+	sim, srv := start(t)
 	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Go(func() {
 			call := validCalls[i%len(validCalls)]
 			post(t, srv, call.path, call.header, call.body)
-			post(t, srv, pathELRegister, elAuth, registerBody("user_id", "same"))
-			post(t, srv, pathHTServiceHistory, nil, historyBody("2024-02-29 00:00:00", "2024-02-29 23:59:59"))
+			post(t, srv, engagelab.PathRegister, elAuth, registerBody("user_id", "same"))
+			post(t, srv, happytalk.PathServiceHistory, nil, historyBody("2024-02-29 00:00:00", "2024-02-29 23:59:59"))
 		})
 		wg.Go(func() {
-			sim.SetFault(model.Vendors[i%3], Fault{Mode: ModeHTTP500, Count: 1})
-			sim.AddHistoryEvent(HistoryEvent{ID: "x", RequestDate: "2024-02-29 12:00:00"})
-			_ = sim.Received(model.Vendors[i%3])
+			sim.SetFault(vendors[i%3], vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 1})
+			sim.ht.AddHistoryEvent(happytalk.HistoryEvent{ID: "x", RequestDate: "2024-02-29 12:00:00"})
+			_ = sim.Received(vendors[i%3])
 			_ = sim.Faults()
 			if i%10 == 0 {
 				sim.ClearFaults()
@@ -311,11 +315,11 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if id, ok := sim.EngageLabEUID("user_id", "same"); !ok || id != firstEUID {
+	if id, ok := sim.el.EUID("user_id", "same"); !ok || id != firstEUID {
 		t.Errorf("30 concurrent registers of one value: euid %d, %v; want one EUID", id, ok)
 	}
 	total := 0
-	for _, v := range model.Vendors {
+	for _, v := range vendors {
 		total += len(sim.Received(v))
 	}
 	if total != 90 {
@@ -324,11 +328,11 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestUnknownPathsAndMethods(t *testing.T) {
-	sim, srv := start(t, testConfig())
-	if r := post(t, srv, "/user/api/get_user_info/format/json", nil, `{}`); r.status != 404 {
-		t.Errorf("unknown path: %d", r.status)
+	sim, srv := start(t)
+	if r := post(t, srv, "/user/api/get_user_info/format/json", nil, `{}`); r.Status != 404 {
+		t.Errorf("unknown path: %d", r.Status)
 	}
-	resp, err := srv.Client().Get(srv.URL + pathLFCustomerUpdate)
+	resp, err := srv.Client().Get(srv.URL + ladiflow.PathCustomerUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,21 +340,7 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Errorf("GET on a POST path: %d", resp.StatusCode)
 	}
-	if n := len(sim.Received(model.LadiFlow)); n != 0 {
+	if n := len(sim.Received(ladiflow.Name)); n != 0 {
 		t.Errorf("a request to no vendor path was recorded: %d", n)
 	}
-}
-
-func TestNewRefusesAnUnknownGenderFormat(t *testing.T) {
-	cfg := SandboxConfig()
-	cfg.HappyTalkGenderFormat = "english"
-	if cfg.Validate() == nil {
-		t.Fatal("Validate accepts an unknown format")
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("New accepted an unknown format")
-		}
-	}()
-	New(cfg)
 }

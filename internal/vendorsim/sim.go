@@ -1,11 +1,13 @@
-// Package vendorsim is a faithful simulator of the three vendor APIs behind the gateway
-// (HappyTalk, LadiFlow, EngageLab), written from the vendors' own documents. One handler
-// serves every vendor path, so one base URL stands in for all three vendors. It checks
-// credentials and field rules strictly, keeps what each vendor stored, serves
-// deterministic HappyTalk service history, injects latency and faults per vendor, and
-// records every request it received.
+// Package vendorsim simulates the vendor APIs behind the gateway, so that the tests, the
+// gateway's --sandbox mode, docker-compose and the benchmarks run with no vendor account.
 //
-// Tests, the gateway's --sandbox mode, docker-compose and the benchmarks all use it.
+// A Sim is one http.Handler on which every simulated vendor mounts its paths, so one base
+// URL stands in for all of them. Each vendor is a Vendor written from that vendor's own
+// document, in a package of its own beneath this one: its paths, credentials, field rules,
+// error codes and stored state are its business. Around every vendor path the Sim reads
+// the body within a size bound, records the request, and injects latency and faults per
+// vendor; under /_sim/ it serves a control API that does the same over HTTP. It knows no
+// vendor by name: the vendors are the ones New is given.
 package vendorsim
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,82 +24,51 @@ import (
 	"github.com/customergateway/gateway/internal/model"
 )
 
-// The HappyTalk gender formats an account may be configured with.
-const (
-	// GenderCode means the account takes M and F (HappyTalk's data dictionary).
-	GenderCode = "code"
-	// GenderKorean means the account takes 남 and 여 (HappyTalk's production sample).
-	GenderKorean = "korean"
-)
-
-// The sandbox credentials: fixed and documented so a newcomer can run the gateway against
-// the simulator with no vendor account.
-const (
-	SandboxHappyTalkToken     = "sandbox-happytalk-token"
-	SandboxLadiFlowAPIKey     = "sandbox-ladiflow-key"
-	SandboxEngageLabAPIKey    = "sandbox-engagelab-key"
-	SandboxEngageLabAPISecret = "sandbox-engagelab-secret"
-)
-
 // maxBodyBytes bounds what the simulator reads of a request body.
 const maxBodyBytes = 4 << 20
 
-// Config holds the credentials each simulated vendor accepts and the account settings that
-// change how HappyTalk reads values.
+// controlPrefix is where the control API lives; no vendor path may lie under it.
+const controlPrefix = "/_sim"
+
+// Vendor is one simulated vendor mounted on a Sim. Its methods may be called concurrently.
+type Vendor interface {
+	// Name is the vendor's name as the gateway spells it ("vendors", the keys of
+	// "results"). It keys the vendor's faults and received requests, and is the {vendor}
+	// of the control API.
+	Name() model.Vendor
+	// Routes lists the vendor's POST paths and their handlers.
+	Routes() []Route
+	// BadBody is the vendor's own answer to a body that could not be read (too large, or
+	// cut off); msg says why.
+	BadBody(msg string) Answer
+	// VendorError is the vendor's own retryable error, the answer of ModeVendorError.
+	VendorError() Answer
+	// Rejection is the vendor's own non-retryable refusal, the answer of ModeReject.
+	Rejection() Answer
+	// Reset forgets everything the vendor stored.
+	Reset()
+}
+
+// Route is one POST path of a vendor. Path is matched exactly. Handle gets the request
+// and its whole body; the Sim has already recorded the request and applied the vendor's
+// fault, and writes the answer Handle returns.
+type Route struct {
+	Path   string
+	Handle func(r *http.Request, body []byte) Answer
+}
+
+// Answer is what a vendor replies: an HTTP status and a body, written as JSON, or as it is
+// as an HTML page when the body is a string (what a load balancer in front of a vendor
+// answers).
+type Answer struct {
+	Status int
+	Body   any
+}
+
+// Config holds the Sim's own settings; each vendor has its own configuration.
 type Config struct {
-	HappyTalkToken     string
-	LadiFlowAPIKey     string
-	EngageLabAPIKey    string
-	EngageLabAPISecret string
-	// HappyTalkGenderFormat is GenderCode (M/F, the default when empty) or GenderKorean (남/여).
-	HappyTalkGenderFormat string
-	// HappyTalkTimezone is the account's zone for service_history dates (default Asia/Seoul).
-	HappyTalkTimezone *time.Location
-	// Now is the clock (default time.Now); tests fix it.
+	// Now is the clock that stamps received requests (default time.Now); tests fix it.
 	Now func() time.Time
-}
-
-// SandboxConfig returns the configuration with the fixed sandbox credentials, the M/F
-// gender format and the Asia/Seoul zone.
-func SandboxConfig() Config {
-	return Config{
-		HappyTalkToken:        SandboxHappyTalkToken,
-		LadiFlowAPIKey:        SandboxLadiFlowAPIKey,
-		EngageLabAPIKey:       SandboxEngageLabAPIKey,
-		EngageLabAPISecret:    SandboxEngageLabAPISecret,
-		HappyTalkGenderFormat: GenderCode,
-	}
-}
-
-// Validate reports a configuration New cannot use.
-func (c Config) Validate() error {
-	switch c.HappyTalkGenderFormat {
-	case "", GenderCode, GenderKorean:
-		return nil
-	}
-	return fmt.Errorf("vendorsim: HappyTalk gender format %q: want %q (M/F) or %q (남/여)",
-		c.HappyTalkGenderFormat, GenderCode, GenderKorean)
-}
-
-// withDefaults fills the zero values of c.
-func (c Config) withDefaults() (Config, error) {
-	if err := c.Validate(); err != nil {
-		return c, err
-	}
-	if c.HappyTalkGenderFormat == "" {
-		c.HappyTalkGenderFormat = GenderCode
-	}
-	if c.HappyTalkTimezone == nil {
-		loc, err := time.LoadLocation("Asia/Seoul")
-		if err != nil {
-			return c, fmt.Errorf("vendorsim: load Asia/Seoul (import time/tzdata): %w", err)
-		}
-		c.HappyTalkTimezone = loc
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c, nil
 }
 
 // Received is one request that reached a simulated vendor, whether it was answered,
@@ -111,67 +83,77 @@ type Received struct {
 	Status int
 }
 
-// Sim is the simulator: an http.Handler serving every vendor path and the /_sim/ control
-// API. It is safe for concurrent use.
+// Sim is the simulator: an http.Handler serving every mounted vendor's paths and the
+// /_sim/ control API. It is safe for concurrent use.
 type Sim struct {
-	cfg    Config
-	router http.Handler
+	now     func() time.Time
+	vendors []Vendor // in the order New was given them
+	byName  map[model.Vendor]Vendor
+	router  http.Handler
 
-	mu        sync.Mutex
-	faults    map[model.Vendor]*Fault
-	received  map[model.Vendor][]*Received
-	htUsers   map[string]map[string]string
-	htEvents  []HistoryEvent
-	lfUsers   map[string]map[string]any
-	elContact map[int64]map[string]string
-	elEUIDs   map[string]int64
-	elNext    int64
+	mu       sync.Mutex
+	faults   map[model.Vendor]*Fault
+	received map[model.Vendor][]*Received
 }
 
-// firstEUID is the first EUID register hands out.
-const firstEUID = 10000000
-
-// New returns a simulator accepting cfg's credentials. It panics when cfg.Validate fails or
-// the default zone cannot be loaded: both are programming errors, not run-time conditions.
-func New(cfg Config) *Sim {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		panic(err)
+// New returns a simulator serving the routes of vendors and the control API. It panics
+// when a vendor has no name or the name of another, or when a path is not absolute, is a
+// pattern, lies under /_sim/ or is served twice: all programming errors, not run-time
+// conditions.
+func New(cfg Config, vendors ...Vendor) *Sim {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	s := &Sim{cfg: cfg}
-	s.resetLocked()
-	s.router = s.routes()
+	s := &Sim{
+		now:      cfg.Now,
+		vendors:  vendors,
+		byName:   make(map[model.Vendor]Vendor, len(vendors)),
+		faults:   map[model.Vendor]*Fault{},
+		received: map[model.Vendor][]*Received{},
+	}
+	r := chi.NewRouter()
+	paths := map[string]model.Vendor{}
+	for _, v := range vendors {
+		name := v.Name()
+		if name == "" || strings.ContainsAny(string(name), "/?#%") {
+			panic(fmt.Sprintf("vendorsim: vendor name %q: want a non-empty name usable in a path", name))
+		}
+		if _, dup := s.byName[name]; dup {
+			panic(fmt.Sprintf("vendorsim: vendor %s mounted twice", name))
+		}
+		s.byName[name] = v
+		for _, rt := range v.Routes() {
+			switch {
+			case !strings.HasPrefix(rt.Path, "/") || strings.ContainsAny(rt.Path, "{}*"):
+				panic(fmt.Sprintf("vendorsim: %s path %q: want an absolute path, not a pattern", name, rt.Path))
+			case rt.Path == controlPrefix || strings.HasPrefix(rt.Path, controlPrefix+"/"):
+				panic(fmt.Sprintf("vendorsim: %s path %q lies under the control API", name, rt.Path))
+			case rt.Handle == nil:
+				panic(fmt.Sprintf("vendorsim: %s path %q has no handler", name, rt.Path))
+			}
+			if other, dup := paths[rt.Path]; dup {
+				panic(fmt.Sprintf("vendorsim: path %q served by both %s and %s", rt.Path, other, name))
+			}
+			paths[rt.Path] = name
+			r.Post(rt.Path, s.vendorEndpoint(v, rt.Handle))
+		}
+	}
+	r.Route(controlPrefix, s.controlRoutes)
+	s.router = r
 	return s
 }
 
 // ServeHTTP serves the vendor paths and the control API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
 
-// routes lists every path the simulator serves.
-func (s *Sim) routes() http.Handler {
-	r := chi.NewRouter()
-	r.Post(pathHTSetUserInfo, s.vendorEndpoint(model.HappyTalk, s.happyTalkSetUserInfo))
-	r.Post(pathHTServiceHistory, s.vendorEndpoint(model.HappyTalk, s.happyTalkServiceHistory))
-	r.Post(pathLFCustomerUpdate, s.vendorEndpoint(model.LadiFlow, s.ladiFlowUpdate))
-	r.Post(pathELContact, s.vendorEndpoint(model.EngageLab, s.engageLabContact))
-	r.Post(pathELRegister, s.vendorEndpoint(model.EngageLab, s.engageLabRegister))
-	r.Route("/_sim", s.controlRoutes)
-	return r
-}
-
-// answer is what a vendor endpoint replies: an HTTP status and a JSON body.
-type answer struct {
-	status int
-	body   any
-}
-
 // vendorEndpoint wraps a vendor's handler with what every vendor path shares: reading the
 // body, recording the request, latency and fault injection.
-func (s *Sim) vendorEndpoint(v model.Vendor, h func(r *http.Request, body []byte) answer) http.HandlerFunc {
+func (s *Sim) vendorEndpoint(v Vendor, h func(r *http.Request, body []byte) Answer) http.HandlerFunc {
+	name := v.Name()
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-		rec := s.record(v, r, body)
-		f, failing := s.takeFault(v)
+		rec := s.record(name, r, body)
+		f, failing := s.takeFault(name)
 		if !sleep(r, f.Latency) {
 			return
 		}
@@ -179,14 +161,14 @@ func (s *Sim) vendorEndpoint(v model.Vendor, h func(r *http.Request, body []byte
 			s.fail(w, r, v, f.Mode, rec)
 			return
 		}
-		var a answer
+		var a Answer
 		if readErr != nil {
-			a = badBody(v, "the body could not be read")
+			a = v.BadBody("the body could not be read")
 		} else {
 			a = h(r, body)
 		}
-		s.setStatus(rec, a.status)
-		writeJSON(w, a.status, a.body)
+		s.setStatus(rec, a.Status)
+		writeAnswer(w, a)
 	}
 }
 
@@ -196,7 +178,7 @@ func (s *Sim) record(v model.Vendor, r *http.Request, body []byte) *Received {
 	rec := &Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec.At = s.cfg.Now()
+	rec.At = s.now()
 	s.received[v] = append(s.received[v], rec)
 	return rec
 }
@@ -229,35 +211,26 @@ func (s *Sim) ClearReceived() {
 	s.received = map[model.Vendor][]*Received{}
 }
 
-// Reset forgets received requests, everything the vendors stored (HappyTalk users and
-// added history events, LadiFlow customers, EngageLab contacts and EUIDs) and faults.
+// Reset forgets received requests and faults, and has every vendor forget what it stored.
 func (s *Sim) Reset() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.resetLocked()
-}
-
-func (s *Sim) resetLocked() {
 	s.faults = map[model.Vendor]*Fault{}
 	s.received = map[model.Vendor][]*Received{}
-	s.htUsers = map[string]map[string]string{}
-	s.htEvents = nil
-	s.lfUsers = map[string]map[string]any{}
-	s.elContact = map[int64]map[string]string{}
-	s.elEUIDs = map[string]int64{}
-	s.elNext = firstEUID
+	s.mu.Unlock()
+	for _, v := range s.vendors {
+		v.Reset()
+	}
 }
 
-// badBody is each vendor's own answer to a body it cannot read as a JSON object.
-func badBody(v model.Vendor, msg string) answer {
-	switch v {
-	case model.HappyTalk:
-		return htFail(HappyTalkCodeBadRequest, msg)
-	case model.LadiFlow:
-		return lfError(http.StatusBadRequest, msg)
-	default:
-		return elError(EngageLabCodeInvalidParams, msg)
+// writeAnswer writes a JSON answer, or an HTML page when the body is a string.
+func writeAnswer(w http.ResponseWriter, a Answer) {
+	if text, ok := a.Body.(string); ok {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(a.Status)
+		_, _ = fmt.Fprint(w, text)
+		return
 	}
+	writeJSON(w, a.Status, a.Body)
 }
 
 // writeJSON writes body as the JSON answer with the given status.
@@ -270,46 +243,4 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// decodeObject reads body as one JSON object, keeping each value raw so its JSON type can
-// be checked field by field.
-func decodeObject(body []byte) (map[string]json.RawMessage, bool) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return nil, false
-	}
-	return m, true
-}
-
-// jsonKind names the JSON type of a raw value: string, number, bool, null, object, array.
-func jsonKind(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "missing"
-	}
-	switch raw[0] {
-	case '"':
-		return "string"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// rawString returns raw as a Go string when it is a JSON string.
-func rawString(raw json.RawMessage) (string, bool) {
-	if jsonKind(raw) != "string" {
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
 }

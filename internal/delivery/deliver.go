@@ -1,0 +1,140 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/fanout"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Why a delivery is queued rather than sent in the request.
+const (
+	reasonAsync   = "queued as asked (Prefer: respond-async)"
+	reasonWaiting = "an earlier update for this vendor is still queued; this one joins it, so it is not overtaken"
+)
+
+// delivery is one update on its way.
+type delivery struct {
+	u     *model.Update
+	plans fanout.Plans
+	// fields are the update as the caller sent it (no recalled refs), split for the queue
+	// and stamped with when the gateway received it: what is queued, and what a direct
+	// delivery records as delivered.
+	fields model.PendingFields
+	// received is when the gateway received the request: the update's sequence.
+	received  time.Time
+	async     bool
+	requestID string
+	// deferred are the vendors whose keys are still to be resolved: they are queued.
+	deferred map[model.Vendor]error
+}
+
+// deliver sends what can go now and queues the rest: every vendor when the caller asked for
+// an asynchronous answer, a vendor that still has an earlier update queued (sending this
+// one first would let the older one overwrite it later), a vendor whose keys are still to
+// be resolved, and a vendor whose delivery failed retryably. Without a queue it only sends.
+// An error means the store could not be read and nothing was sent.
+func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, error) {
+	if !s.canQueue() {
+		return s.fanout.Deliver(ctx, d.u, d.plans), nil
+	}
+	waiting, err := s.queue.Waiting(ctx, d.u.CustomerID)
+	if err != nil {
+		return model.UpdateResult{}, err
+	}
+	held := s.held(d, waiting)
+	now := slices.Clone(d.plans)
+	for i, p := range now {
+		if _, ok := held[p.Vendor]; ok {
+			now[i].Request = nil
+		}
+	}
+	res := s.fanout.Deliver(ctx, d.u, now)
+
+	// The request's deadline may be spent on vendors that did not answer; queueing gets
+	// its own.
+	qctx, cancel := detached(ctx)
+	defer cancel()
+	for _, p := range d.plans {
+		if why, ok := held[p.Vendor]; ok {
+			r := model.VendorResult{Status: model.StatusFailed, Warnings: res.Results[p.Vendor].Warnings}
+			res.Results[p.Vendor] = s.enqueue(qctx, d, p.Vendor, r, why, time.Now())
+			continue
+		}
+		if r := res.Results[p.Vendor]; r.Status == model.StatusFailed {
+			res.Results[p.Vendor] = s.enqueue(qctx, d, p.Vendor, r, r.Reason, s.queue.FirstRetry())
+		}
+	}
+	res.Outcome = model.Summarize(res.Results)
+	return res, nil
+}
+
+// held answers the planned vendors that are queued instead of sent now, with why.
+func (s *Service) held(d delivery, waiting []model.Vendor) map[model.Vendor]string {
+	held := map[model.Vendor]string{}
+	for _, p := range d.plans {
+		switch {
+		case p.Request == nil:
+		case d.deferred[p.Vendor] != nil:
+			held[p.Vendor] = s.deferredReason(p.Vendor, d.deferred[p.Vendor])
+		case slices.Contains(waiting, p.Vendor):
+			held[p.Vendor] = reasonWaiting
+		case d.async:
+			held[p.Vendor] = reasonAsync
+		}
+	}
+	return held
+}
+
+// deferredReason says that vendor v's keys could not be resolved in the request.
+func (s *Service) deferredReason(v model.Vendor, err error) string {
+	plugin := s.vendor(v)
+	keys := "keys"
+	if r, ok := resolver(plugin); ok {
+		keys = strings.Join(sortedKeys(r.PlaceholderKeys()), ", ")
+	}
+	return fmt.Sprintf("%s could not give the customer's %s (%v); the gateway resolves it before sending", displayName(plugin, v), keys, err)
+}
+
+// enqueue queues the update's fields for vendor, first tried at at, and answers the vendor's
+// result: queued, keeping what the request's own attempts found; skipped when a newer
+// update already delivered every field; or, when the store fails, r as it was (failed, so
+// the caller retries).
+func (s *Service) enqueue(ctx context.Context, d delivery, vendor model.Vendor, r model.VendorResult, why string, at time.Time) model.VendorResult {
+	until, err := s.queue.Enqueue(ctx, d.u.CustomerID, vendor, d.fields, d.requestID, at)
+	if errors.Is(err, model.ErrSuperseded) {
+		r.Status, r.Reason = model.StatusSkipped, "a newer update already delivered every field of this one"
+		return r
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Str("vendor", string(vendor)).Msg("queue delivery")
+		if r.Reason == "" && r.Error == nil {
+			r.Reason = "not sent: the delivery could not be queued"
+		}
+		return r
+	}
+	r.Status, r.QueuedUntil = model.StatusQueued, &until
+	r.Reason = "the gateway keeps trying in the background until " + until.Format(time.RFC3339)
+	if why != "" {
+		r.Reason = why + "; " + r.Reason
+	}
+	return r
+}
+
+// storeTimeout bounds the store's work that follows a request's deliveries (queueing,
+// recording), which must happen even when the vendors used up the request's deadline or the
+// caller hung up.
+const storeTimeout = 5 * time.Second
+
+// detached is ctx's values (logger, request id) without its deadline or cancellation,
+// bounded by storeTimeout.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+}

@@ -1,0 +1,106 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// record writes the update as a gateway audit event: the names of the fields it carried,
+// never their values, each vendor's status and the refs it changed. It has its own short
+// deadline: an update whose vendors used up the request's deadline still gets its event.
+//
+// With the queue, the fields of every vendor that answered ok are recorded as delivered in
+// the same transaction, so an older update queued later leaves them out.
+func (s *Service) record(reqCtx context.Context, req Request, fields []string, queued model.PendingFields, res model.UpdateResult, changedRefs []string) {
+	if s.store == nil {
+		return
+	}
+	ctx, cancel := detached(reqCtx)
+	defer cancel()
+	if changedRefs == nil {
+		changedRefs = []string{}
+	}
+	statuses := map[string]string{}
+	delivered := map[model.Vendor]model.PendingFields{}
+	for v, r := range res.Results {
+		statuses[string(v)] = string(r.Status)
+		if r.Status == model.StatusOK && s.canQueue() {
+			delivered[v] = queued
+		}
+	}
+	e := updateEvent(req.CustomerID, string(res.Outcome), map[string]any{
+		"fields":       fields,
+		"vendors":      statuses,
+		"refs_changed": changedRefs,
+		"request_id":   req.RequestID,
+	})
+	if err := s.store.RecordUpdate(ctx, e, req.CustomerID, delivered); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
+	}
+}
+
+// resultUndeliverable is the audit result of an update refused with 422: nothing was sent.
+const resultUndeliverable = "undeliverable"
+
+// refused writes an update refused with 422 (nothing sent) to the audit trail: the fields it
+// carried and the fields and vendors the refusal named, never the messages, which may quote
+// a value. Other errors are malformed requests or the gateway's own failures, not updates.
+func (s *Service) refused(reqCtx context.Context, req Request, fields []string, err error) {
+	var errs model.FieldErrors
+	if s.store == nil || model.CodeOf(err) != model.EUndeliverable || !errors.As(err, &errs) {
+		return
+	}
+	ctx, cancel := detached(reqCtx)
+	defer cancel()
+	refused := make([]map[string]string, 0, len(errs))
+	for _, e := range errs {
+		refused = append(refused, map[string]string{"field": e.Field, "vendor": string(e.Vendor)})
+	}
+	e := updateEvent(req.CustomerID, resultUndeliverable, map[string]any{
+		"fields":     fields,
+		"refused":    refused,
+		"request_id": req.RequestID,
+	})
+	if err := s.store.RecordEvent(ctx, e); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
+	}
+}
+
+// updateEvent is a customer_update audit event of the gateway's.
+func updateEvent(customerID, result string, details map[string]any) model.AuditEvent {
+	return model.AuditEvent{
+		Source:     model.SourceGateway,
+		OccurredAt: time.Now().UTC(),
+		Type:       model.TypeAutomatic,
+		Kind:       model.KindCustomerUpdate,
+		CustomerID: customerID,
+		Summary:    "customer update: " + result,
+		Result:     result,
+		Details:    details,
+	}
+}
+
+// fieldNames lists the top-level canonical fields an update carried.
+func fieldNames(f model.CustomerUpdate) []string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

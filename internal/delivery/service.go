@@ -1,0 +1,200 @@
+// Package delivery is the use case of a customer update, in one place: apply the canonical
+// rules, recall the refs the gateway knows, resolve missing keys, plan every vendor, dry-run
+// or deliver now, queue what cannot go now, remember refs and record what happened. The
+// HTTP handlers and the durable queue's worker both call it, so there is one copy of the
+// pipeline.
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/fanout"
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Store is what the gateway remembers between updates (internal/store implements it).
+type Store interface {
+	Refs(ctx context.Context, customerID string) (model.VendorRefs, bool, error)
+	MergeRefs(ctx context.Context, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error)
+	// RecordUpdate writes the update's audit event and, per vendor, the fields delivered.
+	RecordUpdate(ctx context.Context, e model.AuditEvent, customerID string, delivered map[model.Vendor]model.PendingFields) error
+	RecordEvent(ctx context.Context, e model.AuditEvent) error
+}
+
+// Queue is the durable delivery queue (internal/queue implements it).
+type Queue interface {
+	// Waiting lists the vendors with a delivery queued for the customer.
+	Waiting(ctx context.Context, customerID string) ([]model.Vendor, error)
+	// Enqueue merges fields into what waits for the customer at vendor, first tried at
+	// at, and answers until when it is tried; model.ErrSuperseded when every field is
+	// older than what the vendor already has.
+	Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (time.Time, error)
+	// FirstRetry is when a delivery that just failed is tried again.
+	FirstRetry() time.Time
+}
+
+// Config is what the service is built from; Store and Queue may be nil.
+type Config struct {
+	Fanout *fanout.Fanout
+	// Store remembers refs and records events; nil: nothing is kept.
+	Store Store
+	// Queue retries failed deliveries in the background; used only with Store.
+	Queue Queue
+	// Region is the default phone region (GATEWAY_DEFAULT_REGION).
+	Region string
+	// Deadline bounds the deliveries of one update, a queued one too.
+	Deadline time.Duration
+}
+
+// Service is the customer update use case. It is safe for concurrent use.
+type Service struct {
+	fanout   *fanout.Fanout
+	store    Store
+	queue    Queue
+	region   string
+	deadline time.Duration
+}
+
+// New builds the service.
+func New(cfg Config) *Service {
+	s := &Service{fanout: cfg.Fanout, store: cfg.Store, region: cfg.Region, deadline: cfg.Deadline}
+	if cfg.Store != nil {
+		s.queue = cfg.Queue
+	}
+	return s
+}
+
+// Request is one customer update as the caller sent it.
+type Request struct {
+	CustomerID string
+	Body       model.CustomerUpdate
+	// DryRun translates and answers what would be sent, sending nothing.
+	DryRun bool
+	// Async asks for every delivery to be queued and the answer given at once.
+	Async bool
+	// RequestID names the request in logs, events and queued deliveries.
+	RequestID string
+	// Received is when the gateway received it: the update's sequence among others.
+	Received time.Time
+}
+
+// Answer is what the update came to.
+type Answer struct {
+	Result model.UpdateResult
+	// AsyncApplied is true when the caller's wish for an asynchronous answer was honoured.
+	AsyncApplied bool
+}
+
+// Update validates, plans and delivers one update. Its errors carry a model error code:
+// *model.BadRequest (invalid), model.FieldErrors (undeliverable; nothing was sent),
+// *model.Error (unavailable: a vendor could not resolve the customer's keys), anything
+// else internal. A refused update that was not a dry run is recorded.
+func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
+	sent := newSent(req.Body)
+	u, err := model.Prepare(req.CustomerID, req.Body, s.region)
+	if err != nil {
+		return Answer{}, s.refuse(ctx, req, sent, err)
+	}
+	if err := s.recall(ctx, u); err != nil {
+		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
+	}
+	plans, err := s.plan(ctx, u, req.DryRun, &sent)
+	if err != nil {
+		return Answer{}, s.refuse(ctx, req, sent, err)
+	}
+	if req.DryRun {
+		return Answer{Result: s.fanout.DryRun(u, plans)}, nil
+	}
+	return s.send(ctx, req, u, plans, sent)
+}
+
+// refuse records a refused update (unless a dry run) and answers err.
+func (s *Service) refuse(ctx context.Context, req Request, sent sent, err error) error {
+	if !req.DryRun {
+		s.refused(ctx, req, sent.fields, err)
+	}
+	return err
+}
+
+// send remembers the refs the caller sent, delivers (and, with the queue, queues) the
+// planned update and records it.
+func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans fanout.Plans, sent sent) (Answer, error) {
+	changedRefs, err := s.remember(ctx, u.CustomerID, sent.refs)
+	if err != nil {
+		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
+	}
+	d := delivery{u: u, plans: plans, received: req.Received, requestID: req.RequestID, deferred: sent.deferred}
+	d.async = s.canQueue() && req.Async
+	if s.canQueue() {
+		if d.fields, err = model.QueuedFields(sent.body, req.Received.UnixNano()); err != nil {
+			return Answer{}, &model.Error{Code: model.EInternal, Err: err}
+		}
+	}
+	// A caller that hangs up must not cut deliveries off half-sent: the deliveries keep
+	// the request's values (logger, id) but not its cancellation.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.deadline)
+	defer cancel()
+	res, err := s.deliver(dctx, d)
+	if err != nil {
+		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
+	}
+	logOutcome(ctx, res)
+	s.record(ctx, req, sent.fields, d.fields, res, changedRefs)
+	return Answer{Result: res, AsyncApplied: d.async && res.Outcome == model.OutcomeQueued}, nil
+}
+
+// recall lays the refs stored for u's customer under the ones the update carries: a ref
+// sent now wins, one sent before fills the gap.
+func (s *Service) recall(ctx context.Context, u *model.Update) error {
+	if s.store == nil {
+		return nil
+	}
+	stored, ok, err := s.store.Refs(ctx, u.CustomerID)
+	if err != nil || !ok {
+		return err
+	}
+	u.Fields.VendorRefs, _ = stored.Merge(u.Fields.VendorRefs)
+	return nil
+}
+
+// remember stores the refs the caller sent (and any key resolved for it) and answers the
+// ref paths that changed.
+func (s *Service) remember(ctx context.Context, customerID string, refs model.VendorRefs) ([]string, error) {
+	if s.store == nil || refs.Empty() {
+		return nil, nil
+	}
+	_, changed, err := s.store.MergeRefs(ctx, customerID, refs)
+	return changed, err
+}
+
+// canQueue reports whether a durable queue is there to take deliveries.
+func (s *Service) canQueue() bool { return s.queue != nil }
+
+// logOutcome logs each vendor's status: never a field value, so no phone or email.
+func logOutcome(ctx context.Context, res model.UpdateResult) {
+	ev := zerolog.Ctx(ctx).Info().Str("outcome", string(res.Outcome))
+	for v, vr := range res.Results {
+		ev = ev.Str(string(v), string(vr.Status))
+	}
+	ev.Msg("customer update")
+}
+
+// sent is what the caller's update itself carried, kept before the store fills in refs: only
+// these refs (and a key the gateway resolved) are stored, so a concurrent update's newer ref
+// is never overwritten by the older one this request recalled.
+type sent struct {
+	// body is the update as sent: what the queue keeps.
+	body   model.CustomerUpdate
+	refs   model.VendorRefs
+	fields []string
+	// deferred are the vendors whose keys could not be resolved yet, with why: their
+	// deliveries are queued and the keys resolved in the background.
+	deferred map[model.Vendor]error
+}
+
+func newSent(body model.CustomerUpdate) sent {
+	return sent{body: body, fields: fieldNames(body), refs: body.VendorRefs.Clone()}
+}
