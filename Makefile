@@ -13,7 +13,7 @@ sandbox: ## the gateway on :8080 against in-process simulated vendors
 	go run ./cmd/gateway --sandbox
 
 test: ## every test, with the race detector
-	go test -race ./...
+	go test -race -timeout 20m ./...
 
 lint: ## gofmt, go vet, staticcheck and the OpenAPI linter, as .ci/run runs them
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

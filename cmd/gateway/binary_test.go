@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -96,20 +97,49 @@ func TestBinary(t *testing.T) {
 	})
 }
 
-// buildGateway compiles ./cmd/gateway as the Dockerfile does.
+// binDir holds the binary the package's tests share; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildGateway compiles ./cmd/gateway as the Dockerfile does, once for the package: the
+// build is the slow part of these tests on a cold cache, and every binary test runs the
+// same binary.
 func buildGateway(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build the binary: %v", err)
+	buildOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go command is needed to build the binary: %w", err)
+			return
+		}
+		if binDir, err = os.MkdirTemp("", "gateway-bin-"); err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(binDir, "gateway")
+		cmd := exec.Command(goTool, "build", "-trimpath", "-o", builtBin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	bin := filepath.Join(t.TempDir(), "gateway")
-	cmd := exec.Command(goTool, "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return builtBin
 }
 
 // freePort is a loopback port nothing listens on (a race with another process is possible

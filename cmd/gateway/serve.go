@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	openapi "github.com/customergateway/gateway/api"
 	"github.com/customergateway/gateway/internal/api"
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/queue"
@@ -36,7 +35,7 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 		defer stopSim()
 		getenv = sandboxed
 	}
-	contract, err := api.LoadContract(openapi.Document)
+	contract, err := api.LoadContract(document)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	openapi "github.com/customergateway/gateway/api"
+
 	"github.com/customergateway/gateway/internal/vendors"
 	"github.com/customergateway/gateway/internal/vendors/engagelab"
 	"github.com/customergateway/gateway/internal/vendors/happytalk"
@@ -22,6 +24,10 @@ var registered = []plugin{
 	{fromEnv: adapter(ladiflow.FromEnv), env: ladiflow.Env{}, sandbox: simulated(ladiflowsim.Sandbox, ladiflowsim.SandboxEnv)},
 	{fromEnv: adapter(engagelab.FromEnv), env: engagelab.Env{}, sandbox: simulated(engagelabsim.Sandbox, engagelabsim.SandboxEnv)},
 }
+
+// document is the contract the gateway serves and validates against: its VendorName and
+// VendorRefs schemas name every registered vendor.
+var document = openapi.Document
 
 // plugin is one registered vendor: its adapter, built from the environment, the variables
 // it reads, and its simulator for --sandbox.

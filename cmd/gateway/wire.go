@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	openapi "github.com/customergateway/gateway/api"
 	"github.com/customergateway/gateway/internal/api"
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/config"
@@ -64,7 +63,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 	w.deps = api.Deps{
 		Logger:        logger,
 		Contract:      contract,
-		Document:      openapi.Document,
+		Document:      document,
 		Updates:       w.updates,
 		Audit:         auditSvc,
 		Metrics:       m,

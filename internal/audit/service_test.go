@@ -794,3 +794,21 @@ func TestQueryWithNoSourceIsAnError(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoSources", err)
 	}
 }
+
+// A source's Timeout bounds each of its reads: a hanging vendor fails the query (naming the
+// source) as soon as its read's deadline passes, not when the vendor gives up.
+func TestSourceTimeoutBoundsEachRead(t *testing.T) {
+	hanging := newHappyTalk(nil)
+	hanging.delay = time.Minute
+	svc := New(Config{CursorKey: []byte("k"), Now: func() time.Time { return at("2024-04-01T00:00:00Z") }},
+		Source{Reader: hanging, Location: seoul, DayWindows: true, Timeout: 50 * time.Millisecond})
+	start := time.Now()
+	_, err := svc.Query(context.Background(), fixtureQuery())
+	var srcErr *SourceError
+	if !errors.As(err, &srcErr) || srcErr.Source != "happytalk" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the happytalk source failing on its deadline", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the query took %v: the read's timeout did not end it", took)
+	}
+}

@@ -85,8 +85,9 @@ func Retry(attempts int, backoff time.Duration) Wrapper {
 		ReturnLastFailure().
 		Build()
 	return func(next vendors.Call) vendors.Call {
+		ex := failsafe.With[[]byte](policy)
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
-			return failsafe.With[[]byte](policy).WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[[]byte]) ([]byte, error) {
+			return ex.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[[]byte]) ([]byte, error) {
 				return next(exec.Context(), req)
 			})
 		}
@@ -103,8 +104,9 @@ func Breaker(failures uint, cooldown time.Duration) Wrapper {
 		WithDelay(cooldown).
 		Build()
 	return func(next vendors.Call) vendors.Call {
+		ex := failsafe.With[[]byte](breaker)
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
-			return failsafe.With[[]byte](breaker).WithContext(ctx).Get(func() ([]byte, error) {
+			return ex.WithContext(ctx).Get(func() ([]byte, error) {
 				return next(ctx, req)
 			})
 		}
@@ -113,10 +115,10 @@ func Breaker(failures uint, cooldown time.Duration) Wrapper {
 
 // Timeout bounds one attempt; timeout.ErrExceeded is retryable.
 func Timeout(d time.Duration) Wrapper {
-	policy := timeout.New[[]byte](d)
+	ex := failsafe.With[[]byte](timeout.New[[]byte](d))
 	return func(next vendors.Call) vendors.Call {
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
-			return failsafe.With[[]byte](policy).WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[[]byte]) ([]byte, error) {
+			return ex.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[[]byte]) ([]byte, error) {
 				return next(exec.Context(), req)
 			})
 		}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// inProcess is the gateway started by run in the test's own process, on a port of its
+// own, with an environment of the test's own.
+type inProcess struct {
+	base string
+	logs *lockedBuffer
+}
+
+// startInProcess runs the gateway through run with args and env (nothing else of the
+// process environment) on 127.0.0.1:0, in a fresh working directory for the default store,
+// and waits until /readyz answers 200. The test's end cancels run and wants it to return
+// nil.
+func startInProcess(t *testing.T, env map[string]string, args ...string) inProcess {
+	t.Helper()
+	vars := map[string]string{
+		"GATEWAY_ADDR":             "127.0.0.1:0",
+		"GATEWAY_DATABASE_URL":     "sqlite://" + t.TempDir() + "/gateway.db",
+		"GATEWAY_SHUTDOWN_TIMEOUT": "5s",
+		"GATEWAY_LOG_LEVEL":        "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	getenv := func(k string) string { return vars[k] }
+	logs := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, getenv, logs, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v\n%s", err, logs)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("run did not return within 20s of its context's end\n%s", logs)
+		}
+	})
+	g := inProcess{base: "http://" + listenAddr(t, logs, done), logs: logs}
+	waitReadyURL(t, g.base+"/readyz", done, logs)
+	return g
+}
+
+// listenAddr waits for run's "gateway listening" line and answers the address in it.
+func listenAddr(t *testing.T, logs *lockedBuffer, done <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct {
+				Message string `json:"message"`
+				Addr    string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "gateway listening" {
+				return l.Addr
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before listening: %v\n%s", err, logs)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the gateway did not listen within 30s\n%s", logs)
+	return ""
+}
+
+// waitReadyURL polls url until it answers 200, run returns or 30s pass.
+func waitReadyURL(t *testing.T, url string, done <-chan error, logs *lockedBuffer) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before it was ready: %v\n%s", err, logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s not ready within 30s\n%s", url, logs)
+}
+
+// do sends a request to the in-process gateway and answers the status and body.
+func (g inProcess) do(t *testing.T, method, path, body string, header ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// TestRunInSandbox starts the gateway through run with --sandbox, as the README's first
+// command does, and sends the README's first example: every vendor answers ok.
+func TestRunInSandbox(t *testing.T) {
+	t.Parallel()
+	g := startInProcess(t, nil, "--sandbox")
+	ex := readmeFirstExample(t)
+	status, _, body := g.do(t, http.MethodPut, ex.path, ex.body)
+	if status != http.StatusOK {
+		t.Fatalf("README example: %d %s", status, body)
+	}
+	var res struct {
+		Outcome string                             `json:"outcome"`
+		Results map[string]struct{ Status string } `json:"results"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != "ok" || len(res.Results) != len(registered) {
+		t.Fatalf("want one ok result per registered vendor: %s", body)
+	}
+	for v, r := range res.Results {
+		if r.Status != "ok" {
+			t.Errorf("%s: %s", v, r.Status)
+		}
+	}
+}
+
+// A configuration run cannot use ends run with an error naming the variable, before
+// anything listens; the vendors' own variables are read through the same getenv.
+func TestRunRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
+	for name, value := range map[string]string{
+		"GATEWAY_REQUEST_TIMEOUT": "0s",
+		"GATEWAY_DEFAULT_REGION":  "XX",
+		"HAPPYTALK_TIMEZONE":      "Mars/Olympus",
+	} {
+		vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "none", name: value}
+		logs := &lockedBuffer{}
+		err := run(t.Context(), nil, func(k string) string { return vars[k] }, logs, logs)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: run returned %v", name, value, err)
+		}
+		if strings.Contains(logs.String(), "gateway listening") {
+			t.Errorf("%s=%s: the gateway listened anyway", name, value)
+		}
+	}
+}
