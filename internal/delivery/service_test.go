@@ -126,7 +126,7 @@ type memQueue struct {
 }
 
 func (q *memQueue) Waiting(context.Context, string) ([]model.Vendor, error) { return nil, nil }
-func (q *memQueue) FirstRetry() time.Time                                  { return time.Now() }
+func (q *memQueue) FirstRetry() time.Time                                   { return time.Now() }
 func (q *memQueue) Enqueue(_ context.Context, _ string, v model.Vendor, _ model.PendingFields, _ string, _ time.Time) (time.Time, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -93,7 +93,7 @@ func TestTimeoutWrapper(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	_, err := Timeout(20 * time.Millisecond)(slow)(context.Background(), req)
+	_, err := Timeout(20*time.Millisecond)(slow)(context.Background(), req)
 	if !errors.Is(err, timeout.ErrExceeded) || time.Since(start) > 5*time.Second {
 		t.Fatalf("err %v after %v, want timeout.ErrExceeded at once", err, time.Since(start))
 	}
