@@ -28,8 +28,15 @@ func Int64Ref(n int64) json.RawMessage { return json.RawMessage(strconv.FormatIn
 
 // String is the string ref key, or "" when it is absent or not a string.
 func (r Refs) String(key string) string {
+	raw := r[key]
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	if !bytes.ContainsRune(raw, '\\') {
+		return string(raw[1 : len(raw)-1]) // no escapes: the text between the quotes
+	}
 	var s string
-	if json.Unmarshal(r[key], &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return ""
 	}
 	return s

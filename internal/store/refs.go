@@ -19,13 +19,18 @@ import (
 // Concurrent merges for one customer are serialised by the lock the first statement takes
 // on the customer's row, so none is lost on either engine.
 func (s *Store) MergeRefs(ctx context.Context, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error) {
-	if refs.Empty() {
-		merged, _, err := s.Refs(ctx, customerID)
-		return merged, nil, err
+	known, _, err := s.Refs(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged, changed := known.Merge(refs); len(changed) == 0 {
+		// Refs are only ever replaced, never cleared: what changes nothing now needs no
+		// write (callers send their refs with every update).
+		return merged, nil, nil
 	}
 	var merged model.VendorRefs
 	var changed []string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		now := nanos(time.Now())
 		if err := touchCustomer(ctx, tx, customerID, now); err != nil {
 			return err
