@@ -55,6 +55,8 @@ var kinds = map[model.ErrorCode]struct {
 }{
 	model.EInvalid:       {http.StatusBadRequest, "invalid-request", "The request does not match the contract", ""},
 	model.EUndeliverable: {http.StatusUnprocessableEntity, "undeliverable", "The update cannot be delivered as asked", "nothing was sent to any vendor"},
+	model.EUnauthorized:  {http.StatusUnauthorized, "unauthorized", "No valid credential", "send Authorization: Bearer <API key or token>"},
+	model.EForbidden:     {http.StatusForbidden, "forbidden", "The credential lacks the scope this request needs", ""},
 	model.EConflict:      {http.StatusConflict, "conflict", "The request conflicts with another one", ""},
 	model.ENotFound:      {http.StatusNotFound, "not-found", "Not found", ""},
 	model.EUnavailable:   {http.StatusBadGateway, "vendor-unavailable", "A vendor could not be reached", ""},

@@ -10,6 +10,10 @@ type ErrorCode string
 const (
 	// EInvalid: the request breaks the contract or the canonical rules (400).
 	EInvalid ErrorCode = "invalid"
+	// EUnauthorized: no credential, or one that does not prove who the caller is (401).
+	EUnauthorized ErrorCode = "unauthorized"
+	// EForbidden: a known caller without the scope the request needs (403).
+	EForbidden ErrorCode = "forbidden"
 	// ENotFound: what was asked for does not exist (404).
 	ENotFound ErrorCode = "not_found"
 	// EConflict: the request collides with another one in flight (409).
