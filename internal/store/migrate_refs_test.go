@@ -1,0 +1,75 @@
+package store
+
+import (
+	"database/sql"
+	"io/fs"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store/storetest"
+)
+
+// Refs stored per vendor column before migration 00004 come out of customer_refs unchanged:
+// strings exact (quotes and backslashes too), the euid a 64-bit integer, absent refs absent.
+func TestRefsMigrateToRowsPerKey(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			url := e.Fresh(t)
+			engine, target, err := parseURL(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			driver := map[string]string{EngineSQLite: "sqlite", EnginePostgres: "pgx"}[engine]
+			db, err := sql.Open(driver, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			fsys, err := fs.Sub(migrations, "migrations")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dialect := goose.DialectSQLite3
+			if engine == EnginePostgres {
+				dialect = goose.DialectPostgres
+			}
+			p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(t.Context(), 3); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(t.Context(), `INSERT INTO vendor_refs (customer_id, happytalk_uuid, happytalk_room_id,
+				happytalk_users_id, ladiflow_id, engagelab_euid, created_at, updated_at) VALUES
+				('c-1', 'u-"1"\x', '상담방 번호', NULL, 'lf-1', 9007199254740993, 1, 2),
+				('c-2', NULL, NULL, NULL, NULL, 42, 1, 2)`); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(t.Context(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			refs, ok, err := s.Refs(t.Context(), "c-1")
+			if err != nil || !ok {
+				t.Fatalf("c-1: %v %v", ok, err)
+			}
+			ht := refs.Of(happyTalk)
+			if ht.String("uuid") != `u-"1"\x` || ht.String("room_id") != "상담방 번호" || ht["users_id"] != nil ||
+				refs.Of(ladiFlow).String("id") != "lf-1" || refs.Of(engageLab).Int64("euid") != 9007199254740993 {
+				t.Fatalf("c-1 refs after the migration: %s", show(refs))
+			}
+			refs, _, err = s.Refs(t.Context(), "c-2")
+			if err != nil || len(refs) != 1 || refs.Of(engageLab).Int64("euid") != 42 {
+				t.Fatalf("c-2 refs after the migration: %s %v", show(refs), err)
+			}
+			// A merge after the migration works on the migrated rows.
+			if _, changed, err := s.MergeRefs(t.Context(), "c-2", model.VendorRefs{ladiFlow: {"id": model.StringRef("lf-2")}}); err != nil || len(changed) != 1 {
+				t.Fatalf("merge after the migration: %v %v", changed, err)
+			}
+		})
+	}
+}
