@@ -101,14 +101,19 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 	if err := s.recall(ctx, u); err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}
-	plans, err := s.plan(ctx, u, req.DryRun, &sent)
+	// Resolving keys and delivering share one deadline, and a caller that hangs up must not
+	// cut them off half-sent: they keep the request's values (logger, id) but not its
+	// cancellation.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.deadline)
+	defer cancel()
+	plans, err := s.plan(dctx, u, req.DryRun, &sent)
 	if err != nil {
 		return Answer{}, s.refuse(ctx, req, sent, err)
 	}
 	if req.DryRun {
 		return Answer{Result: s.fanout.DryRun(u, plans)}, nil
 	}
-	return s.send(ctx, req, u, plans, sent)
+	return s.send(dctx, req, u, plans, sent)
 }
 
 // refuse records a refused update (unless a dry run) and answers err.
@@ -120,7 +125,7 @@ func (s *Service) refuse(ctx context.Context, req Request, sent sent, err error)
 }
 
 // send remembers the refs the caller sent, delivers (and, with the queue, queues) the
-// planned update and records it.
+// planned update and records it; ctx bounds the deliveries.
 func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans fanout.Plans, sent sent) (Answer, error) {
 	changedRefs, err := s.remember(ctx, u.CustomerID, sent.refs)
 	if err != nil {
@@ -133,11 +138,7 @@ func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans 
 			return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 		}
 	}
-	// A caller that hangs up must not cut deliveries off half-sent: the deliveries keep
-	// the request's values (logger, id) but not its cancellation.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.deadline)
-	defer cancel()
-	res, err := s.deliver(dctx, d)
+	res, err := s.deliver(ctx, d)
 	if err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}

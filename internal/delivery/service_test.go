@@ -238,3 +238,18 @@ func (v *refusing) Plan(*model.Update) (model.Plan, error) {
 }
 func (v *refusing) Send(context.Context, *model.Request) ([]byte, error) { return nil, nil }
 func (v *refusing) View(*model.Request) model.RequestView                { return model.RequestView{} }
+
+// A caller that hangs up does not cut key resolution off: it runs on the update's own
+// deadline, like the delivery after it.
+func TestHangUpDoesNotCancelKeyResolution(t *testing.T) {
+	v := &keyed{name: "keyed"}
+	s, _ := newService(v, nil)
+	var f model.CustomerUpdate
+	_ = json.Unmarshal([]byte(`{"email":"a@example.com"}`), &f)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ans, err := s.Update(ctx, Request{CustomerID: "c-1", Body: f, Received: time.Now()})
+	if err != nil || ans.Result.Results["keyed"].Status != model.StatusOK || v.registers.Load() != 1 {
+		t.Fatalf("%+v %v after %d registers", ans, err, v.registers.Load())
+	}
+}
