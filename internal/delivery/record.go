@@ -35,11 +35,10 @@ func (s *Service) record(reqCtx context.Context, req Request, fields []string, q
 			delivered[v] = queued
 		}
 	}
-	e := updateEvent(req.CustomerID, string(res.Outcome), map[string]any{
+	e := updateEvent(req, string(res.Outcome), map[string]any{
 		"fields":       fields,
 		"vendors":      statuses,
 		"refs_changed": changedRefs,
-		"request_id":   req.RequestID,
 	})
 	if err := s.store.RecordUpdate(ctx, e, req.CustomerID, delivered); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
@@ -63,24 +62,27 @@ func (s *Service) refused(reqCtx context.Context, req Request, fields []string, 
 	for _, e := range errs {
 		refused = append(refused, map[string]string{"field": e.Field, "vendor": string(e.Vendor)})
 	}
-	e := updateEvent(req.CustomerID, resultUndeliverable, map[string]any{
-		"fields":     fields,
-		"refused":    refused,
-		"request_id": req.RequestID,
+	e := updateEvent(req, resultUndeliverable, map[string]any{
+		"fields":  fields,
+		"refused": refused,
 	})
 	if err := s.store.RecordEvent(ctx, e); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
 	}
 }
 
-// updateEvent is a customer_update audit event of the gateway's.
-func updateEvent(customerID, result string, details map[string]any) model.AuditEvent {
+// updateEvent is a customer_update audit event of the gateway's, naming the request and
+// the caller that sent it.
+func updateEvent(req Request, result string, details map[string]any) model.AuditEvent {
+	details["request_id"] = req.RequestID
+	details["caller"] = req.Caller
 	return model.AuditEvent{
 		Source:     model.SourceGateway,
 		OccurredAt: time.Now().UTC(),
 		Type:       model.TypeAutomatic,
 		Kind:       model.KindCustomerUpdate,
-		CustomerID: customerID,
+		Actor:      req.Caller,
+		CustomerID: req.CustomerID,
 		Summary:    "customer update: " + result,
 		Result:     result,
 		Details:    details,

@@ -77,6 +77,8 @@ type Request struct {
 	Async bool
 	// RequestID names the request in logs, events and queued deliveries.
 	RequestID string
+	// Caller is who sent it (an API key's name, a token's subject), for the audit trail.
+	Caller string
 	// Received is when the gateway received it: the update's sequence among others.
 	Received time.Time
 }

@@ -253,3 +253,22 @@ func TestHangUpDoesNotCancelKeyResolution(t *testing.T) {
 		t.Fatalf("%+v %v after %d registers", ans, err, v.registers.Load())
 	}
 }
+
+// Every update the gateway records names its caller, refused ones too.
+func TestEventsNameTheCaller(t *testing.T) {
+	v := &keyed{name: "keyed"}
+	s, st := newService(v, nil)
+	for _, body := range []string{`{"email":"a@example.com","vendor_refs":{"keyed":{"id":"x"}}}`, `{"phone":"12"}`} {
+		var f model.CustomerUpdate
+		_ = json.Unmarshal([]byte(body), &f)
+		_, _ = s.Update(context.Background(), Request{CustomerID: "c-1", Body: f, Caller: "billing", RequestID: "r-1", Received: time.Now()})
+	}
+	if len(st.events) != 2 {
+		t.Fatalf("%d events, want 2", len(st.events))
+	}
+	for _, e := range st.events {
+		if e.Actor != "billing" || e.Details["caller"] != "billing" || e.Details["request_id"] != "r-1" {
+			t.Errorf("event %s: actor %q details %v", e.Result, e.Actor, e.Details)
+		}
+	}
+}
