@@ -1,6 +1,7 @@
 // Command gateway serves the canonical customer contract and delivers each update to every
 // registered vendor (vendors.go). `gateway --sandbox` runs it against simulated vendors;
-// `gateway healthcheck` asks a running gateway's /readyz (the container's health check).
+// `gateway healthcheck` asks a running gateway's /readyz (the container's health check);
+// `gateway keys new --name N --scopes ...` makes an API key.
 package main
 
 import (
@@ -26,8 +27,13 @@ func main() {
 // test starts the real gateway in-process with its own arguments and environment and
 // stops it by cancelling ctx.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck(ctx, args[1:], getenv, stdout)
+	if len(args) > 0 {
+		switch args[0] {
+		case "healthcheck":
+			return healthcheck(ctx, args[1:], getenv, stdout)
+		case "keys":
+			return keysCommand(args[1:], stdout, stderr)
+		}
 	}
 	opts, err := parseFlags(args, stderr)
 	if err != nil {
