@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/customergateway/gateway/internal/auth"
 	engagelabsim "github.com/customergateway/gateway/internal/vendorsim/engagelab"
 	happytalksim "github.com/customergateway/gateway/internal/vendorsim/happytalk"
 	ladiflowsim "github.com/customergateway/gateway/internal/vendorsim/ladiflow"
@@ -39,7 +40,7 @@ func readRepoFile(t *testing.T, name string) string {
 // variables lists every variable the gateway reads: its own (config.Config), then each
 // registered vendor's, in order.
 func variables() []string {
-	names := config.Variables()
+	names := append(config.Variables(), config.Names(auth.Env{})...)
 	for _, p := range registered {
 		names = append(names, config.Names(p.env)...)
 	}
@@ -50,7 +51,7 @@ func variables() []string {
 // Env declares it.
 func configDefault(t *testing.T, name string) string {
 	t.Helper()
-	for _, spec := range append([]any{config.Config{}}, envs()...) {
+	for _, spec := range append([]any{config.Config{}, auth.Env{}}, envs()...) {
 		if def, ok := config.Default(spec, name); ok {
 			return def
 		}

@@ -38,6 +38,8 @@ func startVendors(t *testing.T) simVendors {
 	}
 	base := "http://" + ln.Addr().String()
 	v := simVendors{env: []string{
+		// These tests are about the queue, not callers.
+		"GATEWAY_AUTH=none",
 		// One attempt per request and short background delays keep the test short.
 		"GATEWAY_RETRY_ATTEMPTS=1", "GATEWAY_REQUEST_TIMEOUT=3s",
 		"GATEWAY_QUEUE_BACKOFF=100ms", "GATEWAY_QUEUE_MAX_BACKOFF=500ms", "GATEWAY_QUEUE_POLL_INTERVAL=50ms",

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/customergateway/gateway/internal/auth"
 )
 
 // inProcess is the gateway started by run in the test's own process, on a port of its
@@ -158,8 +162,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		"GATEWAY_REQUEST_TIMEOUT": "0s",
 		"GATEWAY_DEFAULT_REGION":  "XX",
 		"HAPPYTALK_TIMEZONE":      "Mars/Olympus",
+		"GATEWAY_AUTH":            "off",
 	} {
-		vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "none", name: value}
+		vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "none", "GATEWAY_AUTH": "none", name: value}
 		logs := &lockedBuffer{}
 		err := run(t.Context(), nil, func(k string) string { return vars[k] }, logs, logs)
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -168,5 +173,82 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		if strings.Contains(logs.String(), "gateway listening") {
 			t.Errorf("%s=%s: the gateway listened anyway", name, value)
 		}
+	}
+}
+
+// Outside the sandbox a gateway told nothing about its callers does not start: the error
+// names GATEWAY_AUTH and nothing listens.
+func TestRunNeedsCallers(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATABASE_URL": "none"}
+	logs := &lockedBuffer{}
+	err := run(t.Context(), nil, func(k string) string { return vars[k] }, logs, logs)
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_AUTH") || strings.Contains(logs.String(), "gateway listening") {
+		t.Fatalf("run = %v\n%s", err, logs)
+	}
+}
+
+// --sandbox runs open unless told otherwise, and its first log line says so.
+func TestSandboxSaysItIsOpen(t *testing.T) {
+	t.Parallel()
+	g := startInProcess(t, nil, "--sandbox")
+	first, _, _ := strings.Cut(g.logs.String(), "\n")
+	if !strings.Contains(first, "GATEWAY_AUTH=none") {
+		t.Fatalf("first log line: %s", first)
+	}
+	if status, _, body := g.do(t, http.MethodGet, "/metrics", ""); status != http.StatusOK {
+		t.Fatalf("/metrics without a credential in the sandbox: %d %s", status, body)
+	}
+}
+
+// With a keys file, a caller needs its key and the scope: no key is a 401 with the Bearer
+// challenge, a key without customers:write a 403 naming it, and neither reaches a vendor;
+// the right key's update is delivered and its caller logged.
+func TestRunWithAPIKeys(t *testing.T) {
+	t.Parallel()
+	writer, writerDigest, err := auth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, readerDigest, err := auth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "keys.yaml")
+	keys := "keys:\n  - {name: billing, sha256: " + writerDigest + ", scopes: [customers:write]}\n" +
+		"  - {name: auditor, sha256: " + readerDigest + ", scopes: [audit:read]}\n"
+	if err := os.WriteFile(file, []byte(keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startInProcess(t, map[string]string{"GATEWAY_API_KEYS_FILE": file}, "--sandbox")
+	body := `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"lf-1"}}}`
+
+	status, hdr, b := g.do(t, http.MethodPut, "/customers/c-1", body)
+	if status != http.StatusUnauthorized || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("no key: %d %v %s", status, hdr, b)
+	}
+	status, _, b = g.do(t, http.MethodPut, "/customers/c-1", body, "Authorization", "Bearer "+reader)
+	if status != http.StatusForbidden || !strings.Contains(string(b), "customers:write") {
+		t.Fatalf("a key without the scope: %d %s", status, b)
+	}
+	status, _, b = g.do(t, http.MethodPut, "/customers/c-1", body, "Authorization", "Bearer "+writer+"x")
+	if status != http.StatusUnauthorized {
+		t.Fatalf("a wrong key: %d %s", status, b)
+	}
+	if sent := strings.Count(g.logs.String(), `"message":"vendor delivery"`); sent != 0 {
+		t.Fatalf("%d vendor deliveries before any caller was allowed", sent)
+	}
+	status, _, b = g.do(t, http.MethodPut, "/customers/c-1", body, "Authorization", "Bearer "+writer)
+	if status != http.StatusOK {
+		t.Fatalf("the writer's key: %d %s", status, b)
+	}
+	if !strings.Contains(g.logs.String(), `"caller":"billing"`) {
+		t.Fatalf("no log line names the caller:\n%s", g.logs)
+	}
+	if strings.Contains(g.logs.String(), writer) || strings.Contains(g.logs.String(), reader) {
+		t.Fatal("a key reached the logs")
+	}
+	if status, _, _ = g.do(t, http.MethodGet, "/metrics", "", "Authorization", "Bearer "+writer); status != http.StatusForbidden {
+		t.Fatalf("/metrics without metrics:read: %d", status)
 	}
 }

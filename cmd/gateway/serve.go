@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 
 	"github.com/customergateway/gateway/internal/api"
+	"github.com/customergateway/gateway/internal/auth"
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/queue"
 )
@@ -26,6 +28,20 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	logger, err := newLogger(cfg, stdout)
 	if err != nil {
 		return err
+	}
+	callers, err := auth.ReadEnv(getenv, opts.sandbox)
+	if err != nil {
+		return err
+	}
+	if callers.Mode == auth.ModeNone {
+		logger.Warn().Bool("sandbox", opts.sandbox).Msg("GATEWAY_AUTH=none: no caller is authenticated; every request is the caller \"anonymous\" with every scope")
+	}
+	authn, err := callers.Open(ctx)
+	if err != nil {
+		return err
+	}
+	if authn != nil {
+		defer authn.Close()
 	}
 	if opts.sandbox {
 		sandboxed, stopSim, err := startSandbox(getenv, logger)
@@ -43,7 +59,11 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	deps := w.deps
+	deps := withLimits(w.deps, cfg)
+	if authn != nil {
+		deps.Auth = authn // only a real one: an interface holding a nil pointer is not nil
+	}
+	deps.MetricsPublic = callers.MetricsPublic
 	if w.store != nil {
 		defer w.store.Close()
 	}
@@ -51,6 +71,9 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	if err != nil {
 		return fmt.Errorf("listen on GATEWAY_ADDR %s: %w", cfg.Addr, err)
 	}
+	// Past GATEWAY_MAX_CONNECTIONS a new connection waits in the kernel's backlog until one
+	// closes, rather than take another socket and its buffers.
+	ln = netutil.LimitListener(ln, cfg.MaxConnections)
 	if w.queue != nil {
 		// Deliveries queued before a restart (or by another replica) start going out now.
 		if err := w.queue.Start(context.WithoutCancel(ctx), w.updates); err != nil {
@@ -58,14 +81,7 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 			return fmt.Errorf("start delivery queue: %w", err)
 		}
 	}
-	srv := &http.Server{
-		Handler:           api.NewServer(deps),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
-	}
+	srv := newHTTPServer(api.NewServer(deps), cfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	deps.Readiness.Set(true)
@@ -99,6 +115,34 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// withLimits is deps with the request limits of cfg (DESIGN.md 7).
+func withLimits(deps api.Deps, cfg config.Config) api.Deps {
+	deps.MaxInFlight = cfg.MaxInFlight
+	deps.MaxBodyBytesInFlight = cfg.MaxBodyBytesInFlight
+	deps.RateLimit = api.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst}
+	return deps
+}
+
+// maxHeaderBytes bounds a request's headers (net/http's default is 1 MB a connection): a
+// bearer token and a traceparent fit many times over.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer is the gateway's server with every read and write bounded in time, so a
+// client that trickles its headers or its body (slowloris) holds a connection, an in-flight
+// slot and its buffers for GATEWAY_READ_TIMEOUT at most, and its headers for 5 s at most.
+// The write deadline starts when the headers are read, so it covers the longest body read,
+// the request's own deadline and the answer.
+func newHTTPServer(h http.Handler, cfg config.Config) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(5*time.Second, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.ReadTimeout + cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 }
 
 // stopQueue lets running deliveries finish until ctx ends, and closes the channel it

@@ -68,6 +68,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 		Audit:         auditSvc,
 		Metrics:       m,
 		Readiness:     &api.Readiness{},
+		AuditTimeout:  cfg.RequestTimeout,
 		DefaultRegion: cfg.DefaultRegion,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 	}
@@ -107,9 +108,13 @@ func openStore(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 		logger.Warn().Msg("GATEWAY_DATABASE_URL=none: nothing is remembered and failed deliveries are not queued")
 		return nil, nil
 	}
-	// An Idempotency-Key claim must outlive the slowest request, or a retry would take
-	// over a key still being answered and send twice.
-	lease := max(store.DefaultInFlightLease, 2*cfg.RequestTimeout+time.Minute)
+	// A request renews its Idempotency-Key claim every third of the lease while it runs, so
+	// the claim of a process that died is free again within one lease. The lease still
+	// covers one request deadline: a process cut off from the store, whose renewals fail,
+	// has its vendor calls ended by that deadline before another request can take its key
+	// over and send. The 2 s cover the store read before the deliveries and the replicas'
+	// clocks.
+	lease := max(store.DefaultInFlightLease, cfg.RequestTimeout+2*time.Second)
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithInFlightLease(lease))
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/audit"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // AuditQuerier answers one page of the audit trail.
@@ -23,14 +23,23 @@ type AuditQuerier interface {
 // handleAuditHistory serves GET /audit-history. The contract has already checked types and
 // enums; the range rules (from < to, at most GATEWAY_AUDIT_MAX_DAYS) and the cursor are the
 // audit service's.
-func handleAuditHistory(a AuditQuerier) http.Handler {
+//
+// timeout bounds the whole query (every window of every source), beside each read's own
+// deadline; 0 leaves only the caller's.
+func handleAuditHistory(a AuditQuerier, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, errs := auditQuery(r)
 		if len(errs) > 0 {
 			badRequest(w, r, summarize(errs), errs)
 			return
 		}
-		page, err := a.Query(r.Context(), q)
+		ctx := r.Context()
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		page, err := a.Query(ctx, q)
 		var fieldErrs model.FieldErrors
 		var srcErr *audit.SourceError
 		switch {
@@ -83,12 +92,6 @@ func auditQuery(r *http.Request) (audit.Query, model.FieldErrors) {
 	return q, errs
 }
 
-// withoutURL drops the vendor URL a transport error carries: a caller needs the kind of
-// failure, not the gateway's upstream address.
-func withoutURL(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
+// withoutURL names the kind of failure without the upstream address, host or URL it
+// carries: a caller needs the kind, not the gateway's network.
+func withoutURL(err error) string { return vendorhttp.Describe(err) }

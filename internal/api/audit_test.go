@@ -26,6 +26,7 @@ func auditPath(params map[string]string) string {
 // Paging through three days with the cursor gives every simulated event once, newest first,
 // and HappyTalk is asked one day per call in its own zone.
 func TestAuditHistoryPagesThroughThreeDays(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{})
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	var want []string
@@ -97,6 +98,7 @@ func TestAuditHistoryPagesThroughThreeDays(t *testing.T) {
 }
 
 func TestAuditHistoryRefusesBadRanges(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		params map[string]string
@@ -114,6 +116,7 @@ func TestAuditHistoryRefusesBadRanges(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			g := newTestGateway(t, gatewayOptions{})
 			status, _, body := g.do(http.MethodGet, auditPath(tc.params), "")
 			if status != http.StatusBadRequest {
@@ -133,6 +136,7 @@ func TestAuditHistoryRefusesBadRanges(t *testing.T) {
 
 // A failing window is a 502 naming the source and the window: never a shorter history.
 func TestAuditHistoryFailingWindowIs502(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{})
 	g.sim.SetFault(happyTalk, vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1})
 	status, _, body := g.do(http.MethodGet, auditPath(map[string]string{"from": "2024-03-01T00:00:00+09:00", "to": "2024-03-04T00:00:00+09:00"}), "")

@@ -52,6 +52,7 @@ func authorized(authn Authenticator, scope string) func(http.Handler) http.Handl
 					return
 				}
 			}
+			noteCaller(r.Context(), c.Name)
 			l := zerolog.Ctx(r.Context()).With().Str("caller", c.Name).Logger()
 			ctx := context.WithValue(l.WithContext(r.Context()), callerKey, c)
 			next.ServeHTTP(w, r.WithContext(ctx))
@@ -78,5 +79,15 @@ func challenge(w http.ResponseWriter, r *http.Request, err error) {
 // limits): its kind and name, so an API key and a token subject of one name stay apart.
 func callerKeyOf(r *http.Request) string {
 	c := callerFrom(r.Context())
+	return c.Kind + ":" + c.Name
+}
+
+// rateKey is the caller the rate limit counts a request against: its kind and name, or ""
+// (the client address) for the anonymous caller of GATEWAY_AUTH=none, who is everyone.
+func rateKey(r *http.Request) string {
+	c := callerFrom(r.Context())
+	if c.Kind == auth.KindNone {
+		return ""
+	}
 	return c.Kind + ":" + c.Name
 }

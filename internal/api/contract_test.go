@@ -11,6 +11,7 @@ import (
 
 // The embedded document loads and passes kin-openapi's own document validation.
 func TestContractLoads(t *testing.T) {
+	t.Parallel()
 	c, err := LoadContract(openapi.Document)
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,7 @@ func TestContractLoads(t *testing.T) {
 }
 
 func TestFormatCheckers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		check func(string) error
 		value string
@@ -62,6 +64,7 @@ func validateBody(t *testing.T, c *Contract, path, body, contentType string) (in
 }
 
 func TestContractNamesEveryOffendingField(t *testing.T) {
+	t.Parallel()
 	c, err := LoadContract(openapi.Document)
 	if err != nil {
 		t.Fatal(err)

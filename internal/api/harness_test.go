@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +44,8 @@ type testGateway struct {
 	el      *engagelabsim.Sim
 	url     string
 	logs    *syncBuffer
+	// workQueue starts the queue's worker, when gatewayOptions.holdQueue held it back.
+	workQueue func()
 }
 
 // The vendors the tests deliver to, by the names the contract gives them.
@@ -96,6 +97,9 @@ type gatewayOptions struct {
 	// queue adds the durable delivery queue (and a store) on dbURL, a SQLite file when empty.
 	queue bool
 	dbURL string
+	// holdQueue builds the queue without working it: deliveries are queued, none is sent
+	// from the queue until the test calls testGateway.workQueue.
+	holdQueue bool
 }
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
@@ -137,8 +141,8 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	if opts.queue {
 		opts.store = true
 	}
-	if opts.dbURL == "" {
-		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
+	if opts.store && opts.dbURL == "" {
+		opts.dbURL = templates.SQLite(t)
 	}
 	logs := &syncBuffer{}
 	m := metrics.New()
@@ -172,14 +176,18 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		}
 	}
 	svc := delivery.New(dcfg)
+	var workQueue func()
 	if q != nil {
-		startQueue(t, q, svc)
+		workQueue = sync.OnceFunc(func() { startQueue(t, q, svc) })
+		if !opts.holdQueue {
+			workQueue()
+		}
 	}
 	deps.Updates, deps.Audit = svc, audit.New(acfg, sources...)
 	h := NewServer(deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, ht: ht, lf: lf, el: el, url: srv.URL, logs: logs}
+	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, ht: ht, lf: lf, el: el, url: srv.URL, logs: logs, workQueue: workQueue}
 }
 
 // newQueue is a delivery queue on st with short delays.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,13 +12,14 @@ import (
 
 // A handler that panics keeps nothing under the key: the retry runs the handler again.
 func TestIdempotencyReleasesOnPanic(t *testing.T) {
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "g.db"))
+	t.Parallel()
+	st, err := store.Open(context.Background(), templates.SQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	calls := 0
-	h := recoverer(idempotent(st)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := recoverer(idempotent(st, noCaller)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls++
 		if calls == 1 {
 			panic("boom")

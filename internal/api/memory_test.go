@@ -14,6 +14,7 @@ import (
 
 // Refs sent once reach the same vendor records on later updates that omit them.
 func TestStoreRemembersRefs(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	status, _, body := g.do(http.MethodPut, "/customers/c-7", `{"email":"a@example.com",
 		"vendor_refs":{"happytalk":{"uuid":"u-7","room_id":"r-7"},"ladiflow":{"id":"lf-7"}}}`)
@@ -39,6 +40,7 @@ func TestStoreRemembersRefs(t *testing.T) {
 
 // With no euid known, the gateway asks EngageLab's register call once and remembers it.
 func TestStoreResolvesEngageLabEUID(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	for i := range 2 {
 		status, _, body := g.do(http.MethodPut, "/customers/c-9", `{"email":"a@example.com","vendors":["engagelab"]}`)
@@ -77,6 +79,7 @@ func itoa(n int64) string {
 
 // A dry run sends nothing, not even EngageLab's register call, and remembers nothing.
 func TestStoreDryRunRemembersNothing(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	g.do(http.MethodPut, "/customers/c-10?dry_run=true", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
 	if g.received() != 0 {
@@ -89,6 +92,7 @@ func TestStoreDryRunRemembersNothing(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	body := `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`
 	s1, _, b1 := g.do(http.MethodPut, "/customers/c-11", body, "Idempotency-Key", "k-1")
@@ -117,6 +121,7 @@ func TestIdempotencyKey(t *testing.T) {
 
 // Each handled update is a gateway event: field names, never values; each vendor's status.
 func TestGatewayAuditEvents(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	g.do(http.MethodPut, "/customers/c-12", `{"email":"secret@example.com","phone":"010-1234-5678","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
@@ -149,6 +154,7 @@ func TestGatewayAuditEvents(t *testing.T) {
 
 // /readyz asks the store: a replica that cannot remember does not take updates.
 func TestReadyzPingsTheStore(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	if status, _, _ := g.do(http.MethodGet, "/readyz", ""); status != http.StatusOK {
 		t.Fatalf("readyz %d with a live store", status)
@@ -164,6 +170,7 @@ func TestReadyzPingsTheStore(t *testing.T) {
 // An update that sends no refs records no ref change and names only what it sent, even when
 // the store filled refs in.
 func TestGatewayEventNamesOnlyWhatWasSent(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	g.do(http.MethodPut, "/customers/c-20", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"lf"}}}`)
 	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
@@ -184,6 +191,7 @@ func TestGatewayEventNamesOnlyWhatWasSent(t *testing.T) {
 
 // The event is recorded even when a slow vendor used up the request's deadline.
 func TestGatewayEventSurvivesTheDeadline(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true, deadline: 200 * time.Millisecond})
 	g.sim.SetFault(ladiFlow, vendorsim.Fault{Latency: 2 * time.Second, Count: -1})
 	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
@@ -202,6 +210,7 @@ func TestGatewayEventSurvivesTheDeadline(t *testing.T) {
 // Idempotency-Key is released so the retry asks again. The register call has the same
 // retries as every EngageLab call, so the fault outlasts the request's three attempts.
 func TestEUIDResolutionFailureIs502AndRetryable(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	g.sim.SetFault(engageLab, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
 	body := `{"email":"a@example.com","vendors":["engagelab"]}`
@@ -218,6 +227,7 @@ func TestEUIDResolutionFailureIs502AndRetryable(t *testing.T) {
 // An update refused with 422 sent nothing, and the audit trail says so: the fields it
 // carried and what the refusal named, never a value. A refused dry run records nothing.
 func TestRefusedUpdateIsRecorded(t *testing.T) {
+	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{store: true})
 	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	refused := `{"email":"secret@example.com","phone":"1234","vendors":["ladiflow"]}`

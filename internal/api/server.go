@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -23,15 +24,31 @@ type Deps struct {
 	Contract *Contract
 	Document []byte
 	Updates  Updater
-	Audit    AuditQuerier
+	// Auth authenticates callers; nil (GATEWAY_AUTH=none): every request is the anonymous
+	// caller's, with every scope.
+	Auth Authenticator
+	// MetricsPublic serves /metrics to anyone, without metrics:read.
+	MetricsPublic bool
+	Audit         AuditQuerier
 	// Replies keeps Idempotency-Key replies; nil: the header is ignored.
 	Replies Replies
 	// Ping tells /readyz whether the store answers; nil: there is no store.
-	Ping          func(context.Context) error
-	Metrics       *metrics.Metrics
-	Readiness     *Readiness
+	Ping      func(context.Context) error
+	Metrics   *metrics.Metrics
+	Readiness *Readiness
+	// AuditTimeout bounds one audit query, every source and window together.
+	AuditTimeout  time.Duration
 	DefaultRegion string
 	MaxBodyBytes  int64
+
+	// MaxInFlight bounds the requests answered at once and MaxBodyBytesInFlight their
+	// bodies' bytes: past either a request is answered 503 with Retry-After (probes
+	// excepted). 0: no bound.
+	MaxInFlight          int
+	MaxBodyBytesInFlight int64
+	// RateLimit is each caller's request budget: 429 with Retry-After past it. A zero
+	// Rate: no limit.
+	RateLimit RateLimit
 }
 
 // NewServer returns the gateway's handler.

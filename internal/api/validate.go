@@ -3,21 +3,26 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/customergateway/gateway/internal/model"
 )
@@ -90,9 +95,21 @@ func checkEmail(s string) error {
 }
 
 // validate checks r against its operation. It returns the field errors for a 400, or
-// another status (404, 415) with a detail; 0 when r is valid. The body is already read in
-// full (see validated), so its size was settled before.
+// another status (404, 415) with a detail; 0 when r is valid. It reads the body and leaves
+// a fresh reader in its place.
 func (c *Contract) validate(r *http.Request) (int, string, model.FieldErrors) {
+	body, err := readBody(r)
+	if err != nil {
+		return http.StatusBadRequest, "", model.FieldErrors{{Field: "body", Message: "the body could not be read"}}
+	}
+	return c.validateRequest(r, body)
+}
+
+// validateRequest checks r, whose body was read in full as body (see validated, so its
+// size was settled before), first as raw bytes (the text rule, the query string as
+// written, duplicate keys), then against the document. One 400 names both kinds; of two
+// errors for one field, the raw one is kept: it says what the bytes are.
+func (c *Contract) validateRequest(r *http.Request, body []byte) (int, string, model.FieldErrors) {
 	route, params, err := c.router.FindRoute(r)
 	if err != nil {
 		return http.StatusNotFound, "no such operation in the contract", nil
@@ -103,38 +120,274 @@ func (c *Contract) validate(r *http.Request) (int, string, model.FieldErrors) {
 			return http.StatusUnsupportedMediaType, "the body must be application/json", nil
 		}
 	}
+	var bodyErrs model.FieldErrors
+	if len(body) > 0 && route.Operation.RequestBody != nil {
+		bodyErrs = model.JSONTextErrors("", body)
+		bodyErrs = append(bodyErrs, decodedErrors(bodySchema(route), body)...)
+	}
+	raw := queryErrors(r.URL.RawQuery, route)
+	raw = append(raw, pathErrors(r, params)...)
+	raw = append(raw, headerErrors(r, route)...)
+	raw = append(raw, bodyErrs...)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: c.opts}
 	err = openapi3filter.ValidateRequest(r.Context(), in)
-	unknown := unknownQuery(r, route)
-	if err == nil && len(unknown) == 0 {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err == nil && len(raw) == 0 {
 		return 0, "", nil
 	}
 	var errs model.FieldErrors
 	if err != nil {
 		errs = fieldErrors(err)
 	}
-	return http.StatusBadRequest, "", mergeFieldErrors(errs, unknown)
+	if len(bodyErrs) > 0 {
+		errs = withoutReplacements(errs)
+	}
+	return http.StatusBadRequest, "", mergeFieldErrors(firstPerField(raw), errs)
 }
 
-// unknownQuery names query parameters the operation does not declare: a typo such as
-// ?dryrun=true must not turn a dry run into a real delivery.
-func unknownQuery(r *http.Request, route *routers.Route) model.FieldErrors {
+// withoutReplacements drops the contract's errors on fields whose name holds U+FFFD: when
+// the body's own text is broken they are kin-openapi's view of a name the raw check has
+// already named as written (kin-openapi decodes "em\xffail" as "em\ufffdail").
+func withoutReplacements(errs model.FieldErrors) model.FieldErrors {
+	out := errs[:0:0]
+	for _, e := range errs {
+		if !strings.ContainsRune(e.Field, utf8.RuneError) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// queryErrors reads the query string as it was written, not as url.Values has it:
+// url.ParseQuery drops a pair with a ';' or a bad percent-escape and keeps the rest, and a
+// repeated parameter is read as its first value by one reader and its first non-empty one
+// by another (kin-openapi), so that "?dry_run=&dry_run=true" or "?dry_run=true;x=1" would
+// pass the contract and be read by the handler as no dry run at all. So every parameter is
+// refused that is not declared, written more than once (unless its schema is an array),
+// separated by ';', badly escaped, not valid text, or not exactly of its schema's scalar
+// form (a boolean is "true" or "false"; strconv.ParseBool's "1", "t" or "TRUE" are not).
+func queryErrors(rawQuery string, route *routers.Route) model.FieldErrors {
+	if rawQuery == "" {
+		return nil
+	}
 	var errs model.FieldErrors
-	for name := range r.URL.Query() {
-		if !declaresQuery(route.Operation.Parameters, name) && !declaresQuery(route.PathItem.Parameters, name) {
-			errs = append(errs, model.FieldError{Field: name, Message: "unknown query parameter"})
+	values := map[string][]string{}
+	var names []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if part == "" {
+			continue // "?a=1&": nothing is written there
+		}
+		rawName, rawValue, _ := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			errs = append(errs, model.FieldError{Field: paramField(rawName), Message: "a bad percent-escape in the parameter name"})
+			continue
+		}
+		if strings.Contains(part, ";") {
+			errs = append(errs, model.FieldError{Field: paramField(strings.SplitN(name, ";", 2)[0]),
+				Message: "';' is not a parameter separator: separate parameters with '&', and write a ';' in a value as %3B"})
+			continue
+		}
+		if p := model.TextProblem(name); p != "" {
+			errs = append(errs, model.FieldError{Field: paramField(name), Message: "the parameter name " + p})
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			errs = append(errs, model.FieldError{Field: paramField(name), Message: "a bad percent-escape in the value"})
+			continue
+		}
+		if p := model.TextProblem(value); p != "" {
+			errs = append(errs, model.FieldError{Field: paramField(name), Message: p})
+			continue
+		}
+		if _, ok := values[name]; !ok {
+			names = append(names, name)
+		}
+		values[name] = append(values[name], value)
+	}
+	for _, name := range names {
+		p := queryParameter(route, name)
+		if p == nil {
+			errs = append(errs, model.FieldError{Field: paramField(name), Message: "unknown query parameter"})
+			continue
+		}
+		if msg := queryValueProblem(p, values[name]); msg != "" {
+			errs = append(errs, model.FieldError{Field: paramField(name), Message: msg})
 		}
 	}
 	return errs
 }
 
-func declaresQuery(params openapi3.Parameters, name string) bool {
-	for _, p := range params {
-		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery && p.Value.Name == name {
-			return true
+// queryValueProblem checks the values of declared query parameter p against its schema's
+// count and scalar form; kin-openapi checks the rest (enums, ranges, patterns).
+func queryValueProblem(p *openapi3.Parameter, vs []string) string {
+	schema := schemaOf(p)
+	if schema == nil {
+		return ""
+	}
+	items := schema
+	if schema.Type.Is(openapi3.TypeArray) {
+		if schema.Items == nil || schema.Items.Value == nil {
+			return ""
+		}
+		items = schema.Items.Value
+	} else if len(vs) > 1 {
+		return fmt.Sprintf("given %d times; give it once", len(vs))
+	}
+	for _, v := range vs {
+		switch {
+		case items.Type.Is(openapi3.TypeBoolean) && v != "true" && v != "false":
+			return "must be exactly true or false"
+		case items.Type.Is(openapi3.TypeInteger) && !integerForm.MatchString(v):
+			return "must be an integer written in digits"
 		}
 	}
-	return false
+	return ""
+}
+
+// integerForm is an integer as strconv.Atoi and kin-openapi both read it the same way.
+var integerForm = regexp.MustCompile(`^-?[0-9]{1,18}$`)
+
+func schemaOf(p *openapi3.Parameter) *openapi3.Schema {
+	if p.Schema == nil {
+		return nil
+	}
+	return p.Schema.Value
+}
+
+// queryParameter is the operation's (or its path's) query parameter name; nil when neither
+// declares it: a typo such as ?dryrun=true must not turn a dry run into a real delivery.
+func queryParameter(route *routers.Route, name string) *openapi3.Parameter {
+	for _, params := range []openapi3.Parameters{route.Operation.Parameters, route.PathItem.Parameters} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery && p.Value.Name == name {
+				return p.Value
+			}
+		}
+	}
+	return nil
+}
+
+// paramField names a parameter in a field error; a name that is not plain text is quoted.
+func paramField(name string) string { return model.JoinField("", name) }
+
+// pathErrors applies the text rule to the path parameters, as the contract's router read
+// them and as chi hands them to the handler, and refuses a parameter the two read
+// differently (chi reads the escaped path when it has an escape the path would not need):
+// the handler must get the value that was validated.
+func pathErrors(r *http.Request, params map[string]string) model.FieldErrors {
+	var errs model.FieldErrors
+	rctx := chi.RouteContext(r.Context())
+	for name, v := range params {
+		handed := v
+		if rctx != nil {
+			handed = rctx.URLParam(name)
+		}
+		switch {
+		case model.TextProblem(handed) != "":
+			errs = append(errs, model.FieldError{Field: name, Message: model.TextProblem(handed)})
+		case model.TextProblem(v) != "":
+			errs = append(errs, model.FieldError{Field: name, Message: model.TextProblem(v)})
+		case handed != v:
+			errs = append(errs, model.FieldError{Field: name, Message: "written with a percent-escape the gateway cannot read as the contract does; write it without escapes"})
+		}
+	}
+	return errs
+}
+
+// headerErrors applies the text rule to the header parameters the operation declares
+// (Idempotency-Key is stored: PostgreSQL refuses invalid UTF-8 in text, a 500). HTTP
+// allows bytes 0x80-0xff in a header, and net/http passes them on. X-Request-Id is left
+// out: one that is not visible ASCII is replaced, as the document says, not refused.
+func headerErrors(r *http.Request, route *routers.Route) model.FieldErrors {
+	var errs model.FieldErrors
+	for _, params := range []openapi3.Parameters{route.Operation.Parameters, route.PathItem.Parameters} {
+		for _, p := range params {
+			if p.Value == nil || p.Value.In != openapi3.ParameterInHeader || strings.EqualFold(p.Value.Name, RequestIDHeader) {
+				continue
+			}
+			for _, v := range r.Header.Values(p.Value.Name) {
+				if msg := model.TextProblem(v); msg != "" {
+					errs = append(errs, model.FieldError{Field: p.Value.Name, Message: msg})
+					break
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// bodySchema is the operation's JSON body schema; nil when it has none.
+func bodySchema(route *routers.Route) *openapi3.Schema {
+	rb := route.Operation.RequestBody
+	if rb == nil || rb.Value == nil {
+		return nil
+	}
+	mt := rb.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return nil
+	}
+	return mt.Schema.Value
+}
+
+// decodedErrors names what kin-openapi reads differently from the handler's decoder:
+// data after the JSON value (kin-openapi reads the first value and stops), and every
+// number the schema says is an integer but the body writes otherwise. kin-openapi reads
+// numbers as float64, so it takes 1e3, 7.0 and 9223372036854775808 (which a float64
+// cannot tell from 2^63-1) for integers; the handler does not: an int64 field refuses
+// them, and a vendor ref, kept as the literal sent, would be read as no euid at all, the
+// customer's EngageLab delivery silently skipped.
+func decodedErrors(schema *openapi3.Schema, body []byte) model.FieldErrors {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil // malformed: kin-openapi says so
+	}
+	var errs model.FieldErrors
+	if _, err := dec.Token(); err != io.EOF {
+		errs = append(errs, model.FieldError{Field: "body", Message: "data after the JSON value"})
+	}
+	walkIntegers(schema, v, "", &errs)
+	return errs
+}
+
+func walkIntegers(schema *openapi3.Schema, v any, path string, errs *model.FieldErrors) {
+	if schema == nil || len(*errs) >= 100 {
+		return
+	}
+	switch v := v.(type) {
+	case json.Number:
+		if schema.Type.Is(openapi3.TypeInteger) {
+			if _, err := strconv.ParseInt(string(v), 10, 64); err != nil {
+				*errs = append(*errs, model.FieldError{Field: orBody(path), Message: "an integer is written in digits, with no fraction or exponent, within 64 bits"})
+			}
+		}
+	case map[string]any:
+		for key, child := range v {
+			var cs *openapi3.Schema
+			if p, ok := schema.Properties[key]; ok && p != nil {
+				cs = p.Value
+			} else if ap := schema.AdditionalProperties.Schema; ap != nil {
+				cs = ap.Value
+			}
+			walkIntegers(cs, child, model.JoinField(path, key), errs)
+		}
+	case []any:
+		if schema.Items == nil {
+			return
+		}
+		for i, child := range v {
+			walkIntegers(schema.Items.Value, child, model.IndexField(path, i), errs)
+		}
+	}
+}
+
+// firstPerField keeps the first error of each field.
+func firstPerField(errs model.FieldErrors) model.FieldErrors {
+	return mergeFieldErrors(nil, errs)
 }
 
 // BodyRules are checks the document cannot express, run on a body the contract refused so
@@ -151,8 +404,7 @@ func (c *Contract) validated(rules BodyRules) func(http.Handler) http.Handler {
 				tooLarge(w, r)
 				return
 			}
-			status, detail, errs := c.validate(r)
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			status, detail, errs := c.validateRequest(r, body)
 			switch {
 			case status == 0:
 				next.ServeHTTP(w, r)
@@ -252,7 +504,13 @@ func schemaFieldError(e *openapi3.SchemaError, prefix string) model.FieldError {
 	path := e.JSONPointer()
 	msg := e.Reason
 	if m := unsupportedProperty.FindStringSubmatch(e.Reason); m != nil {
-		path = append(path, m[1])
+		// kin-openapi writes the name with %q: read it back, so that the field is named as
+		// every other error names it.
+		name, err := strconv.Unquote(`"` + m[1] + `"`)
+		if err != nil {
+			name = m[1]
+		}
+		path = append(path, name)
 		msg = "unknown field"
 	}
 	if e.Origin != nil && e.SchemaField == "format" {
@@ -270,20 +528,17 @@ func schemaFieldError(e *openapi3.SchemaError, prefix string) model.FieldError {
 }
 
 // joinPath renders a JSON pointer as the dotted path callers write: address.postal_code,
-// tags[2].
+// tags[2]; a name that is not plain text is quoted (model.JoinField).
 func joinPath(path []string) string {
-	var b strings.Builder
+	field := ""
 	for _, p := range path {
 		if isIndex(p) {
-			b.WriteString("[" + p + "]")
+			field += "[" + p + "]"
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
+		field = model.JoinField(field, p)
 	}
-	return b.String()
+	return field
 }
 
 func isIndex(s string) bool {

@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func envOf(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
 
 // Outside the sandbox a gateway with no callers configured does not start: the error names
 // GATEWAY_AUTH. The sandbox runs open unless told otherwise.

@@ -278,10 +278,7 @@ func noEcho(t testing.TB, msg, header string) {
 	t.Helper()
 	_, cred, _ := strings.Cut(header, " ")
 	cred = strings.TrimSpace(cred)
-	pieces := []string{cred}
-	for _, seg := range strings.Split(cred, ".") {
-		pieces = append(pieces, seg)
-	}
+	pieces := append([]string{cred}, strings.Split(cred, ".")...)
 	for _, p := range pieces {
 		if len(p) >= 12 && strings.Contains(msg, p) {
 			t.Fatalf("the error echoes the credential: %q", msg)

@@ -4,6 +4,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -25,6 +26,16 @@ type Config struct {
 	BreakerFailures uint          `env:"GATEWAY_BREAKER_FAILURES, default=5"`
 	BreakerCooldown time.Duration `env:"GATEWAY_BREAKER_COOLDOWN, default=30s"`
 	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES, default=1048576"`
+
+	// Limits (DESIGN.md 7): past them a request is answered 503 or 429 with Retry-After,
+	// and a connection waits to be accepted.
+	MaxBodyBytesInFlight int64         `env:"GATEWAY_MAX_BODY_BYTES_IN_FLIGHT, default=33554432"`
+	MaxInFlight          int           `env:"GATEWAY_MAX_IN_FLIGHT, default=512"`
+	MaxConnections       int           `env:"GATEWAY_MAX_CONNECTIONS, default=1024"`
+	RateLimit            float64       `env:"GATEWAY_RATE_LIMIT, default=100"`
+	RateBurst            int           `env:"GATEWAY_RATE_BURST, default=200"`
+	ReadTimeout          time.Duration `env:"GATEWAY_READ_TIMEOUT, default=30s"`
+
 	ShutdownTimeout time.Duration `env:"GATEWAY_SHUTDOWN_TIMEOUT, default=15s"`
 	ShutdownDelay   time.Duration `env:"GATEWAY_SHUTDOWN_DELAY, default=0s"`
 	AuditMaxDays    int           `env:"GATEWAY_AUDIT_MAX_DAYS, default=31"`
@@ -117,6 +128,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("GATEWAY_SHUTDOWN_DELAY must not be negative")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be at least 1024")
+	case c.MaxBodyBytesInFlight < c.MaxBodyBytes:
+		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES_IN_FLIGHT must be at least GATEWAY_MAX_BODY_BYTES (%d)", c.MaxBodyBytes)
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("GATEWAY_MAX_IN_FLIGHT must be at least 1")
+	case c.MaxConnections < 1:
+		return fmt.Errorf("GATEWAY_MAX_CONNECTIONS must be at least 1")
+	case !(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 0):
+		return fmt.Errorf("GATEWAY_RATE_LIMIT must be a number of requests a second, 0 for no limit")
+	case c.RateLimit > 0 && c.RateBurst < 1:
+		return fmt.Errorf("GATEWAY_RATE_BURST must be at least 1")
+	case c.ReadTimeout < 100*time.Millisecond:
+		return fmt.Errorf("GATEWAY_READ_TIMEOUT must be at least 100ms")
 	case c.QueueMaxAge <= 0:
 		return fmt.Errorf("GATEWAY_QUEUE_MAX_AGE must be positive")
 	case c.QueueBackoff < time.Millisecond:

@@ -22,6 +22,22 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
+// The limits are on by default; a rate of 0 turns the rate limit off, and then its burst
+// does not matter.
+func TestLimitDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxInFlight != 512 || c.MaxConnections != 1024 || c.MaxBodyBytesInFlight != 32<<20 ||
+		c.RateLimit != 100 || c.RateBurst != 200 || c.ReadTimeout != 30*time.Second {
+		t.Fatalf("limits: %+v", c)
+	}
+	if _, err := Load(env(map[string]string{"GATEWAY_RATE_LIMIT": "0", "GATEWAY_RATE_BURST": "0"})); err != nil {
+		t.Fatalf("no rate limit: %v", err)
+	}
+}
+
 // Every refusal names the variable to fix.
 func TestValidateNamesTheVariable(t *testing.T) {
 	tests := []struct{ name, value string }{
@@ -31,6 +47,14 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"GATEWAY_LOG_FORMAT", "xml"},
 		{"GATEWAY_SHUTDOWN_DELAY", "-1s"},
 		{"GATEWAY_MAX_BODY_BYTES", "10"},
+		{"GATEWAY_MAX_BODY_BYTES_IN_FLIGHT", "1024"},
+		{"GATEWAY_MAX_IN_FLIGHT", "0"},
+		{"GATEWAY_MAX_CONNECTIONS", "0"},
+		{"GATEWAY_RATE_LIMIT", "-1"},
+		{"GATEWAY_RATE_LIMIT", "NaN"},
+		{"GATEWAY_RATE_LIMIT", "+Inf"},
+		{"GATEWAY_RATE_BURST", "0"},
+		{"GATEWAY_READ_TIMEOUT", "0s"},
 		{"GATEWAY_QUEUE_MAX_AGE", "0s"},
 		{"GATEWAY_QUEUE_BACKOFF", "0s"},
 		{"GATEWAY_QUEUE_MAX_BACKOFF", "500ms"},
@@ -38,7 +62,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"GATEWAY_QUEUE_POLL_INTERVAL", "0s"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := Load(env(map[string]string{tc.name: tc.value}))
 			if err == nil || !strings.Contains(err.Error(), tc.name) {
 				t.Fatalf("Load with %s=%s: %v", tc.name, tc.value, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // Why a delivery is queued rather than sent in the request.
@@ -100,7 +101,7 @@ func (s *Service) deferredReason(v model.Vendor, err error) string {
 	if r, ok := resolver(plugin); ok {
 		keys = strings.Join(sortedKeys(r.PlaceholderKeys()), ", ")
 	}
-	return fmt.Sprintf("%s could not give the customer's %s (%v); the gateway resolves it before sending", displayName(plugin, v), keys, err)
+	return fmt.Sprintf("%s could not give the customer's %s (%s); the gateway resolves it before sending", displayName(plugin, v), keys, vendorhttp.Describe(err))
 }
 
 // enqueue queues the update's fields for vendor, first tried at at, and answers the vendor's

@@ -13,6 +13,7 @@ import (
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/vendors"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // plan plans u, resolving missing vendor keys when that is all that stands in the way
@@ -118,5 +119,5 @@ func unresolved(v vendors.Vendor, r vendors.KeyResolver, err error) error {
 
 // resolveFailure says which keys of which vendor could not be resolved, and why.
 func resolveFailure(v vendors.Vendor, keys []string, err error) string {
-	return fmt.Sprintf("resolve %s %s: %v", v.DisplayName(), strings.Join(keys, ", "), err)
+	return fmt.Sprintf("resolve %s %s: %s", v.DisplayName(), strings.Join(keys, ", "), vendorhttp.Describe(err))
 }

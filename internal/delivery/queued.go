@@ -10,6 +10,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/vendors"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // Queued is one delivery the durable queue kept for a customer and a vendor: what it
@@ -77,7 +78,7 @@ func keysFailure(v vendors.Vendor, err error) model.VendorResult {
 	if r, ok := resolver(v); ok {
 		what = v.DisplayName() + " " + strings.Join(sortedKeys(r.PlaceholderKeys()), ", ")
 	}
-	res := model.VendorResult{Status: model.StatusFailed, Reason: "resolve " + what + ": " + err.Error()}
+	res := model.VendorResult{Status: model.StatusFailed, Reason: "resolve " + what + ": " + vendorhttp.Describe(err)}
 	if !model.IsRetryable(err) {
 		res.Status = model.StatusRejected
 	}

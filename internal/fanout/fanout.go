@@ -15,6 +15,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/vendors"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // Fanout holds the vendors, each with its call wrapped in its own policies; build it once
@@ -244,23 +245,9 @@ func classify(display string, err error) model.VendorResult {
 	case errors.Is(err, timeout.ErrExceeded), errors.Is(err, context.DeadlineExceeded):
 		r.Status, r.Reason = model.StatusFailed, fmt.Sprintf("%s did not answer in time", display)
 	default:
-		r.Status, r.Reason = model.StatusFailed, fmt.Sprintf("%s could not be reached: %s", display, transportReason(err))
+		r.Status, r.Reason = model.StatusFailed, fmt.Sprintf("%s could not be reached: %s", display, vendorhttp.Reason(err))
 	}
 	return r
-}
-
-// transportReason keeps the kind of network failure without the URL, which a caller does
-// not need and a log should not repeat.
-func transportReason(err error) string {
-	var ue interface{ Unwrap() error }
-	for errors.As(err, &ue) {
-		inner := ue.Unwrap()
-		if inner == nil {
-			break
-		}
-		err = inner
-	}
-	return err.Error()
 }
 
 func newResult(u *model.Update, n int) model.UpdateResult {

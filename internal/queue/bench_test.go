@@ -9,13 +9,12 @@ import (
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
-	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
 // BenchmarkEnqueue queues one update for one vendor of a new customer each time: the
 // store's merge and River's job insert in one transaction, no worker running.
 func BenchmarkEnqueue(b *testing.B) {
-	for _, e := range storetest.Engines() {
+	for _, e := range templates.Engines() {
 		b.Run(e.Name, func(b *testing.B) {
 			st, err := store.Open(b.Context(), e.Fresh(b))
 			if err != nil {

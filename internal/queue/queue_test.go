@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/delivery"
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
-	"github.com/customergateway/gateway/internal/store/storetest"
 	"github.com/customergateway/gateway/internal/vendors/ladiflow"
 	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 	"github.com/customergateway/gateway/internal/vendorsim"
@@ -43,7 +44,9 @@ func newBench(t *testing.T, dbURL string) *bench {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: ladiflowsim.SandboxAPIKey}, vendorhttp.NewClient())
-	policy := fanout.Policy{AttemptTimeout: time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
+	// Attempts time out late: a request answered on a loaded machine must not time out and
+	// be sent again, which the tests that count requests would see.
+	policy := fanout.Policy{AttemptTimeout: 5 * time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
 	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL, f: fanout.New(policy, nil, lf)}
 	b.store = b.open()
 	return b
@@ -59,9 +62,15 @@ func (b *bench) open() *store.Store {
 	return st
 }
 
+// waitLimit bounds each wait on the queue. A job the queue inserts is scheduled, and only
+// River's leader makes it available, when its scheduler runs (every 5s, first within a
+// second of the leader starting); a loaded machine stretches that and every send. The waits
+// end as soon as their condition holds.
+const waitLimit = 30 * time.Second
+
 func testConfig() Config {
 	return Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Workers: 4,
-		PollInterval: 20 * time.Millisecond, SendTimeout: 2 * time.Second}
+		PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second}
 }
 
 // queue builds a queue on st (a process of its own when st is a store of its own) and
@@ -115,12 +124,54 @@ func (b *bench) refs(customers ...string) {
 // latency then holds it), so what the test queues next is merged while it is being sent.
 func (b *bench) onTheWire() {
 	b.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for len(b.sim.Received(ladiFlow)) == 0 {
 		if time.Now().After(deadline) {
-			b.t.Fatal("the worker sent nothing within 5s")
+			b.t.Fatalf("the worker sent nothing within %v", waitLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// refused waits until LadiFlow has refused at least n requests: the queue has tried what
+// waits and failed.
+func (b *bench) refused(n int) {
+	b.t.Helper()
+	b.waitFor(waitLimit, fmt.Sprintf("LadiFlow refused fewer than %d requests", n), func() bool {
+		failed := 0
+		for _, r := range b.sim.Received(ladiFlow) {
+			if r.Status >= 400 {
+				failed++
+			}
+		}
+		return failed >= n
+	})
+}
+
+// settled waits until no job of q's is live (available, pending, running, retryable or
+// scheduled): nothing will be sent any more.
+func (b *bench) settled(q *Queue) {
+	b.t.Helper()
+	live := []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+	b.waitFor(waitLimit, "a delivery job is still live", func() bool {
+		res, err := q.client.JobList(b.t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind()).States(live...))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return len(res.Jobs) == 0
+	})
+}
+
+// waitFor polls cond until it holds, or fails the test after within.
+func (b *bench) waitFor(within time.Duration, what string, cond func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("after %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -175,8 +226,9 @@ func (b *bench) deliveryEvents(customer string) []model.AuditEvent {
 	return out
 }
 
+// forEachEngine runs test once per engine, in parallel, each on a migrated database of its own.
 func forEachEngine(t *testing.T, test func(t *testing.T, b *bench)) {
-	for _, e := range storetest.Engines() {
+	for _, e := range templates.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			test(t, newBench(t, e.Fresh(t)))
@@ -185,10 +237,11 @@ func forEachEngine(t *testing.T, test func(t *testing.T, b *bench)) {
 }
 
 func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: 3})
 		b.enqueue(q, "c-1", `{"email":"kim@example.com","full_name":"Kim"}`, 1)
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 
 		if got := b.ladiflow("c-1"); got["email"] != "kim@example.com" || got["full_name"] != "Kim" {
 			t.Fatalf("LadiFlow holds %v", got)
@@ -210,13 +263,14 @@ func TestQueuedDeliveryRetriedUntilTheVendorIsBack(t *testing.T) {
 // (lower sequence) merged after it; the vendor ends up with the newer value, and with the
 // older update's other fields.
 func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		b.enqueue(q, "c-1", `{"email":"new@example.com"}`, 20)
 		b.enqueue(q, "c-1", `{"email":"old@example.com","full_name":"Old Name"}`, 10)
-		time.Sleep(100 * time.Millisecond)
+		b.refused(1)
 		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["email"] != "new@example.com" || got["full_name"] != "Old Name" {
 			t.Fatalf("LadiFlow holds %v, want the newer email and the older name", got)
 		}
@@ -227,12 +281,13 @@ func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 // the wire is not lost when that request succeeds: the row's version moved, so it is sent
 // again.
 func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Latency: 300 * time.Millisecond})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		b.onTheWire()
 		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["email"] != "second@example.com" {
 			t.Fatalf("LadiFlow holds %v, want the second email", got["email"])
 		}
@@ -240,6 +295,7 @@ func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 }
 
 func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		b.refs("c-1")
 		b.sim.SetFault(ladiFlow, vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
@@ -247,7 +303,7 @@ func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
 		cfg.MaxAge = 300 * time.Millisecond
 		q := b.queue(b.store, cfg)
 		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 		evs := b.deliveryEvents("c-1")
 		if len(evs) != 1 || evs[0].Result != "failed" || !strings.Contains(fmt.Sprint(evs[0].Details["reason"]), "time limit passed") {
 			t.Fatalf("delivery events = %+v", evs)
@@ -259,11 +315,12 @@ func TestQueuedDeliveryGivenUpAfterItsTimeLimit(t *testing.T) {
 }
 
 func TestRejectedDeliveryIsNotRetried(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: -1})
 		b.enqueue(q, "c-1", `{"email":"kim@example.com"}`, 1)
-		b.drained(10 * time.Second)
-		time.Sleep(100 * time.Millisecond)
+		b.drained(waitLimit)
+		b.settled(q)
 		if n := len(b.sim.Received(ladiFlow)); n != 1 {
 			t.Errorf("LadiFlow got %d requests, want 1: a rejection is not retried", n)
 		}
@@ -276,6 +333,7 @@ func TestRejectedDeliveryIsNotRetried(t *testing.T) {
 // TestTwoProcessesSendEachDeliveryOnce runs two queues, each on a store of its own over
 // one database, as two gateway processes would: every queued delivery arrives, none twice.
 func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		const n = 30
 		var customers []string
@@ -295,10 +353,23 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 			wg.Go(func() { b.enqueue(q, c, fmt.Sprintf(`{"email":"%s@example.com"}`, c), int64(i)) })
 		}
 		wg.Wait()
-		time.Sleep(100 * time.Millisecond)
-		b.sim.ClearReceived()
+		// Every delivery fails at least once before LadiFlow is back. Only the 200s are
+		// counted below, so the failed requests need not be cleared (clearing them raced
+		// with a request recorded before and answered after the fault was lifted).
+		b.waitFor(waitLimit, "not every delivery was tried while LadiFlow failed", func() bool {
+			tried := map[string]bool{}
+			for _, r := range b.sim.Received(ladiFlow) {
+				var body struct {
+					ID string `json:"_id"`
+				}
+				if r.Status >= 400 && json.Unmarshal(r.Body, &body) == nil {
+					tried[body.ID] = true
+				}
+			}
+			return len(tried) == n
+		})
 		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
-		b.drained(20 * time.Second)
+		b.drained(waitLimit)
 
 		sent := map[string]int{}
 		for _, r := range b.sim.Received(ladiFlow) {
@@ -323,12 +394,13 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 // TestNewerUpdateSurvivesARejectionOfTheOlder: the vendor refuses the first send while a
 // newer update is merged in; the refusal does not drop the newer data, which is sent.
 func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		b.onTheWire()
 		b.enqueue(q, "c-1", `{"full_name":"Kim"}`, 2)
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["full_name"] != "Kim" {
 			t.Fatalf("LadiFlow holds %v: the newer update was dropped with the rejected one", got)
 		}
@@ -338,6 +410,7 @@ func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 // TestQueuedFieldsADirectDeliveryOvertookAreNotSent: a newer update reached the vendor
 // directly after an older one was queued; the older one's overlapping fields are not sent.
 func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
 		// LadiFlow needs email or phone in every update: the phone carries this one.
@@ -351,7 +424,7 @@ func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
-		b.drained(10 * time.Second)
+		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["email"] != nil || got["full_name"] != "Kim" || got["phone"] == nil {
 			t.Fatalf("LadiFlow got %v: want the name and phone, and not the older email", got)
 		}
@@ -361,6 +434,7 @@ func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestRetryDelayDoublesToItsCapWithJitter(t *testing.T) {
+	t.Parallel()
 	q := &Queue{cfg: Config{Backoff: time.Second, MaxBackoff: time.Minute}}
 	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 7: time.Minute, 1000: time.Minute} {
 		for range 50 {

@@ -17,6 +17,7 @@ func updateEvent(id string, at time.Time) model.AuditEvent {
 // TestEventsWindow stores events around a window and reads it back: From is inclusive, To
 // exclusive to the nanosecond, and the answer is ordered by occurred_at then id.
 func TestEventsWindow(t *testing.T) {
+	t.Parallel()
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	to := from.Add(24 * time.Hour)
 	stored := []model.AuditEvent{
@@ -67,6 +68,7 @@ func TestEventsWindow(t *testing.T) {
 // TestEventRoundTrip stores an event with every field and reads back the same event, its
 // times in UTC at full precision.
 func TestEventRoundTrip(t *testing.T) {
+	t.Parallel()
 	applied := time.Date(2026, 3, 1, 10, 0, 0, 987654321, time.FixedZone("ICT", 7*3600))
 	in := model.AuditEvent{
 		ID:         "gateway:full",
@@ -108,6 +110,7 @@ func TestEventRoundTrip(t *testing.T) {
 }
 
 func TestRecordEventRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		e       model.AuditEvent

@@ -12,15 +12,18 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.FixedZone("KST", 9*3600))
 
-// idemStep is one call in an idempotency scenario: begin (the default), finish or release.
+// idemStep is one call in an idempotency scenario: begin (the default), finish, release or
+// renew (the claim made at at, renewed at now).
 type idemStep struct {
 	name   string
 	op     string
+	caller string
 	key    string
 	hash   [32]byte
 	at     time.Time
 	status int
 	body   []byte
+	now    time.Time
 	// What begin answers: a claim (no reply, no conflict), a reply, a conflict or an error.
 	wantReply    *model.IdempotentReply
 	wantConflict bool
@@ -32,15 +35,19 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 	for _, st := range steps {
 		switch st.op {
 		case "finish":
-			if err := s.FinishIdempotent(t.Context(), st.key, st.at, st.status, st.body); !errors.Is(err, st.wantErr) {
+			if err := s.FinishIdempotent(t.Context(), st.caller, st.key, st.at, st.status, st.body); !errors.Is(err, st.wantErr) {
 				t.Fatalf("%s: FinishIdempotent = %v, want %v", st.name, err, st.wantErr)
 			}
+		case "renew":
+			if err := s.RenewIdempotent(t.Context(), st.caller, st.key, st.at, st.now); !errors.Is(err, st.wantErr) {
+				t.Fatalf("%s: RenewIdempotent = %v, want %v", st.name, err, st.wantErr)
+			}
 		case "release":
-			if err := s.ReleaseIdempotent(t.Context(), st.key, st.at); err != nil {
+			if err := s.ReleaseIdempotent(t.Context(), st.caller, st.key, st.at); err != nil {
 				t.Fatalf("%s: ReleaseIdempotent = %v", st.name, err)
 			}
 		default:
-			reply, conflict, err := s.BeginIdempotent(t.Context(), st.key, st.hash, st.at)
+			reply, conflict, err := s.BeginIdempotent(t.Context(), st.caller, st.key, st.hash, st.at)
 			if !errors.Is(err, st.wantErr) || conflict != st.wantConflict || !sameReply(reply, st.wantReply) {
 				t.Fatalf("%s: BeginIdempotent = %+v, %v, %v; want %+v, %v, %v",
 					st.name, reply, conflict, err, st.wantReply, st.wantConflict, st.wantErr)
@@ -58,6 +65,7 @@ func sameReply(a, b *model.IdempotentReply) bool {
 }
 
 func TestIdempotencyLifecycle(t *testing.T) {
+	t.Parallel()
 	hashA := model.RequestHash("PUT", "/customers/c-42", []byte(`{"email":"a@example.com"}`))
 	hashB := model.RequestHash("PUT", "/customers/c-42", []byte(`{"email":"b@example.com"}`))
 	// Binary, with a NUL and bytes that are not UTF-8: the reply is kept byte for byte.
@@ -87,18 +95,19 @@ func TestIdempotencyLifecycle(t *testing.T) {
 // TestIdempotencyAbandonedClaims covers requests that never finish: a released claim and a
 // claim whose lease ran out (its process died) let the next request go ahead.
 func TestIdempotencyAbandonedClaims(t *testing.T) {
+	t.Parallel()
 	hashA := model.RequestHash("PUT", "/customers/c-1", []byte(`{}`))
 	hashB := model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
 	steps := []idemStep{
 		{name: "claim", key: "k-lease", hash: hashA, at: t0},
 		{name: "within the lease it is in flight", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease - time.Nanosecond), wantErr: ErrInFlight},
 		{name: "past the lease it is taken over", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease)},
-		{name: "the new owner holds a fresh lease", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + time.Minute), wantErr: ErrInFlight},
+		{name: "the new owner holds a fresh lease", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + DefaultInFlightLease/2), wantErr: ErrInFlight},
 		// The first owner's process was only stuck: its late release or finish must not
 		// drop or answer the claim the new owner holds.
 		{name: "the old owner's release leaves the new claim", op: "release", key: "k-lease", at: t0},
 		{name: "the old owner cannot finish", op: "finish", key: "k-lease", at: t0, status: 500, wantErr: ErrNotClaimed},
-		{name: "still in flight for the new owner", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + time.Minute), wantErr: ErrInFlight},
+		{name: "still in flight for the new owner", key: "k-lease", hash: hashA, at: t0.Add(DefaultInFlightLease + DefaultInFlightLease/2), wantErr: ErrInFlight},
 		{name: "the new owner finishes", op: "finish", key: "k-lease", at: t0.Add(DefaultInFlightLease), status: 200, body: []byte("ok")},
 		{name: "claim to release", key: "k-release", hash: hashA, at: t0},
 		{name: "release", op: "release", key: "k-release", at: t0},
@@ -114,6 +123,7 @@ func TestIdempotencyAbandonedClaims(t *testing.T) {
 // TestIdempotencyConcurrentBegin sends one key from many goroutines at once: exactly one
 // request may go ahead, every other one is told it is in flight.
 func TestIdempotencyConcurrentBegin(t *testing.T) {
+	t.Parallel()
 	const n = 24
 	hash := model.RequestHash("PUT", "/customers/c-1", []byte(`{}`))
 	forEachEngine(t, func(t *testing.T, s *Store) {
@@ -122,7 +132,7 @@ func TestIdempotencyConcurrentBegin(t *testing.T) {
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				reply, conflict, err := s.BeginIdempotent(t.Context(), "k-race", hash, t0)
+				reply, conflict, err := s.BeginIdempotent(t.Context(), "", "k-race", hash, t0)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -143,10 +153,11 @@ func TestIdempotencyConcurrentBegin(t *testing.T) {
 }
 
 func TestPurgeIdempotent(t *testing.T) {
+	t.Parallel()
 	hash := model.RequestHash("PUT", "/customers/c-1", nil)
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		for i, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(IdempotencyTTL)} {
-			if _, _, err := s.BeginIdempotent(t.Context(), string(rune('a'+i)), hash, at); err != nil {
+			if _, _, err := s.BeginIdempotent(t.Context(), "", string(rune('a'+i)), hash, at); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -163,6 +174,7 @@ func TestPurgeIdempotent(t *testing.T) {
 }
 
 func TestRequestHash(t *testing.T) {
+	t.Parallel()
 	base := model.RequestHash("PUT", "/customers/c-1", []byte(`{"a":1}`))
 	others := map[string][32]byte{
 		"another customer": model.RequestHash("PUT", "/customers/c-2", []byte(`{"a":1}`)),

@@ -14,6 +14,7 @@ import (
 // Refs stored per vendor column before migration 00004 come out of customer_refs unchanged:
 // strings exact (quotes and backslashes too), the euid a 64-bit integer, absent refs absent.
 func TestRefsMigrateToRowsPerKey(t *testing.T) {
+	t.Parallel()
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			url := e.Fresh(t)

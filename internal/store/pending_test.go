@@ -28,6 +28,7 @@ func fieldsOf(t *testing.T, body string, seq int64) model.PendingFields {
 func noJob(*sql.Tx) error { return nil }
 
 func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -90,6 +91,7 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 // TestQueueDeliveryRollsBackWithItsJob: when the job cannot be written, neither is the row,
 // so no delivery waits without a job to send it.
 func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		boom := errors.New("job insert failed")
 		_, err := s.QueueDelivery(t.Context(), "c-1", happyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
@@ -103,6 +105,7 @@ func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 }
 
 func TestDropDelivery(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		first, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
@@ -134,6 +137,7 @@ func TestDropDelivery(t *testing.T) {
 // TestQueueDeliveryConcurrentMergesLoseNothing: updates queued at once for one customer and
 // vendor all end up in the row, and the version counts every one.
 func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		const n = 12
 		var wg sync.WaitGroup
@@ -167,6 +171,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 // is recorded with its audit event; an older one (seq 10) queued afterwards keeps only the
 // fields the newer one did not set.
 func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
@@ -190,6 +195,7 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 }
 
 func TestFinishIfNothingPending(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		ran := false
@@ -212,6 +218,7 @@ func TestFinishIfNothingPending(t *testing.T) {
 // does not exist yet; the store locks the customer and vendor instead). Otherwise the merge
 // could skip its job insert for the finishing job and leave a delivery with no job.
 func TestPendingChangesTakeTurns(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		finishing, release := make(chan struct{}), make(chan struct{})
@@ -246,6 +253,7 @@ func TestPendingChangesTakeTurns(t *testing.T) {
 }
 
 func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		var p Pending
 		var err error

@@ -66,6 +66,7 @@ func keys(kv ...string) model.Refs {
 // TestMergeRefs runs one customer through a sequence of updates; each step checks the merged
 // refs and the paths reported changed.
 func TestMergeRefs(t *testing.T) {
+	t.Parallel()
 	steps := []struct {
 		name        string
 		given       model.VendorRefs
@@ -140,6 +141,7 @@ func show(r model.VendorRefs) string {
 // field over another's value. Serialised, each customer ends with all five, each merge
 // reports exactly its own path, and the merged snapshots grow one field at a time (1..5).
 func TestMergeRefsConcurrent(t *testing.T) {
+	t.Parallel()
 	const customers = 20
 	fields := []struct {
 		path  string

@@ -24,11 +24,6 @@ const (
 	EnginePostgres = "postgres"
 )
 
-// DefaultInFlightLease is how long a claimed Idempotency-Key stays in flight before another
-// request may take it over: long enough for any request deadline, short enough that a key
-// whose process died is not blocked for the whole 24 hours.
-const DefaultInFlightLease = 5 * time.Minute
-
 // sqliteBusyTimeout is how long a SQLite connection waits for another process's lock.
 const sqliteBusyTimeout = 5 * time.Second
 
@@ -48,12 +43,6 @@ type Store struct {
 
 // Option adjusts a store at Open.
 type Option func(*Store)
-
-// WithInFlightLease sets how long an Idempotency-Key claim lasts before another request may
-// take it over (DefaultInFlightLease when not given). It should exceed the request deadline.
-func WithInFlightLease(d time.Duration) Option {
-	return func(s *Store) { s.lease = d }
-}
 
 // Open connects to the database named by rawURL and applies the embedded migrations.
 //

@@ -8,13 +8,14 @@ import (
 	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
-// engines lists SQLite always and PostgreSQL when storetest.PostgresEnv is set.
+// engines lists SQLite always and PostgreSQL when storetest.PostgresEnv is set, each making
+// empty databases: for the tests of the migrations themselves.
 func engines() []storetest.Engine { return storetest.Engines() }
 
-// forEachEngine runs test once per engine, in parallel, each on its own database.
+// forEachEngine runs test once per engine, in parallel, each on a migrated database of its own.
 func forEachEngine(t *testing.T, test func(t *testing.T, s *Store)) {
 	t.Helper()
-	for _, e := range engines() {
+	for _, e := range templates.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			test(t, openStore(t, e.Fresh(t)))
@@ -37,6 +38,7 @@ func openStore(t *testing.T, rawURL string) *Store {
 }
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url, engine, target, errPart string
 	}{
@@ -66,6 +68,7 @@ func TestParseURL(t *testing.T) {
 // TestMigrationsApplyOnce opens one database twice: the first Open applies every migration,
 // the second finds the schema current and applies nothing, and the data stays.
 func TestMigrationsApplyOnce(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
@@ -111,7 +114,8 @@ func migrationCount(t *testing.T) int64 {
 // TestSQLitePragmas checks the settings the writer depends on: WAL for readers beside the
 // writer, a busy timeout for other processes, foreign keys on.
 func TestSQLitePragmas(t *testing.T) {
-	s := openStore(t, storetest.SQLite(t))
+	t.Parallel()
+	s := openStore(t, templates.SQLite(t))
 	tests := []struct {
 		pragma, want string
 		writerOnly   bool
@@ -148,6 +152,7 @@ func TestSQLitePragmas(t *testing.T) {
 // TestSQLiteInMemory keeps its data for the life of the store: the single connection is
 // never recycled.
 func TestSQLiteInMemory(t *testing.T) {
+	t.Parallel()
 	s := openStore(t, "sqlite::memory:")
 	if _, _, err := s.MergeRefs(t.Context(), "c-1", refsLF("lf-1")); err != nil {
 		t.Fatal(err)

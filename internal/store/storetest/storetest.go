@@ -1,5 +1,11 @@
-// Package storetest makes fresh, empty databases for tests: a SQLite file always, and a
+// Package storetest makes fresh databases for tests: a SQLite file always, and a database or
 // schema of its own on the PostgreSQL server named by GATEWAY_TEST_POSTGRES_URL when set.
+//
+// Engines, SQLite and Postgres make empty databases, for tests of the migrations themselves.
+// A Templates makes migrated ones: it migrates one template per engine once per test binary
+// and copies it for each test, so a test's store.Open finds nothing left to apply. It takes
+// the migration as a function (store.Open, through Migrator) rather than importing
+// internal/store, whose own tests use this package.
 package storetest
 
 import (
@@ -7,25 +13,32 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
-	// The PostgreSQL driver, to create and drop test schemas.
+	// The drivers: pgx to create and drop test databases and schemas, SQLite to checkpoint
+	// the template file.
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 )
 
 // PostgresEnv names the PostgreSQL server the tests may use; .ci/run sets it.
 const PostgresEnv = "GATEWAY_TEST_POSTGRES_URL"
 
-// Engine makes a fresh, empty database for one test and answers its URL.
+// Engine makes a fresh database for one test and answers its URL.
 type Engine struct {
 	Name  string
 	Fresh func(t testing.TB) string
 }
 
-// Engines lists SQLite always and PostgreSQL when PostgresEnv is set.
+// Engines lists SQLite always and PostgreSQL when PostgresEnv is set, each making empty
+// databases.
 func Engines() []Engine {
 	es := []Engine{{Name: "sqlite", Fresh: SQLite}}
 	if os.Getenv(PostgresEnv) != "" {
@@ -44,18 +57,10 @@ func SQLite(t testing.TB) string {
 // search_path selects it.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		t.Fatalf("%s is not set", PostgresEnv)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := postgresBase(t)
+	admin := openAdmin(t, base.String())
 	t.Cleanup(func() { _ = admin.Close() })
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gateway_test_" + hex.EncodeToString(b[:])
+	schema := uniqueName("gateway_test_")
 	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema on %s: %v", PostgresEnv, err)
 	}
@@ -64,12 +69,269 @@ func Postgres(t testing.TB) string {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	u, err := url.Parse(base)
+	q := base.Query()
+	q.Set("search_path", schema)
+	base.RawQuery = q.Encode()
+	return base.String()
+}
+
+// Migrate brings the empty database at url up to date.
+type Migrate func(ctx context.Context, url string) error
+
+// Migrator is a Migrate that opens the database with open (store.Open, which applies the
+// migrations) and closes it again.
+func Migrator[S io.Closer, O any](open func(context.Context, string, ...O) (S, error)) Migrate {
+	return func(ctx context.Context, url string) error {
+		s, err := open(ctx, url)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	}
+}
+
+// Templates makes migrated databases, each a copy of a template migrated once: a SQLite file
+// read into memory, and on PostgreSQL a template database (CREATE DATABASE ... TEMPLATE),
+// each test's copy a database of its own, dropped when the test ends. It is safe for
+// concurrent use; a package's TestMain calls Close after its tests, which waits for the
+// drops and drops the template.
+type Templates struct {
+	migrate Migrate
+
+	sqliteOnce sync.Once
+	sqliteDB   []byte
+	sqliteErr  error
+
+	pgOnce sync.Once
+	pg     *pgTemplate
+	pgErr  error
+}
+
+// NewTemplates makes templates migrated by migrate, when a test first asks for one.
+func NewTemplates(migrate Migrate) *Templates { return &Templates{migrate: migrate} }
+
+// Engines lists SQLite always and PostgreSQL when PostgresEnv is set, each making migrated
+// databases.
+func (tp *Templates) Engines() []Engine {
+	es := []Engine{{Name: "sqlite", Fresh: tp.SQLite}}
+	if os.Getenv(PostgresEnv) != "" {
+		es = append(es, Engine{Name: "postgres", Fresh: tp.Postgres})
+	}
+	return es
+}
+
+// SQLite answers the URL of a migrated database file in the test's temporary directory.
+func (tp *Templates) SQLite(t testing.TB) string {
+	t.Helper()
+	tp.sqliteOnce.Do(func() { tp.sqliteDB, tp.sqliteErr = tp.sqliteTemplate() })
+	if tp.sqliteErr != nil {
+		t.Fatalf("storetest: SQLite template: %v", tp.sqliteErr)
+	}
+	path := filepath.Join(t.TempDir(), "gateway.db")
+	if err := os.WriteFile(path, tp.sqliteDB, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "sqlite://" + path
+}
+
+// sqliteTemplate migrates a file in a directory of its own and answers its bytes. Closing the
+// store checkpoints its WAL into the file; the template checks that and checkpoints again, so
+// the file alone is the whole database.
+func (tp *Templates) sqliteTemplate() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "storetest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "template.db")
+	if err := tp.migrate(context.Background(), "sqlite://"+path); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, err
+	}
+	var busy, logged, checkpointed int
+	err = db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &checkpointed)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return nil, errors.New("checkpoint: the template is still in use")
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		return nil, fmt.Errorf("checkpoint left %d bytes in the WAL", fi.Size())
+	}
+	return os.ReadFile(path)
+}
+
+// Postgres answers the URL of a database of the test's own on PostgresEnv's server, a copy
+// of the migrated template, dropped once the test ends.
+func (tp *Templates) Postgres(t testing.TB) string {
+	t.Helper()
+	base := postgresBase(t)
+	tp.pgOnce.Do(func() { tp.pg, tp.pgErr = newPGTemplate(base, tp.migrate) })
+	if tp.pgErr != nil {
+		t.Fatalf("storetest: PostgreSQL template: %v", tp.pgErr)
+	}
+	c := <-tp.pg.copies
+	if c.err != nil {
+		t.Fatalf("storetest: copy the PostgreSQL template: %v", c.err)
+	}
+	t.Cleanup(func() { tp.pg.drop(c.name) })
+	return databaseURL(base, c.name)
+}
+
+// Close drops the PostgreSQL template and the copies not yet dropped, once their drops are
+// done, and answers what went wrong with any drop. A package's TestMain calls it after its
+// tests; the SQLite template lives in memory only.
+func (tp *Templates) Close() error {
+	if tp.pg == nil {
+		return nil
+	}
+	return tp.pg.close()
+}
+
+// pgTemplate is a migrated database on the server, the copies made of it ahead of the tests
+// that take them, and the drops of the copies that tests are done with. Copying (CREATE
+// DATABASE ... TEMPLATE) and dropping take a few hundred milliseconds each, mostly the
+// server's writes: made and dropped in the background, they overlap with the tests' work.
+type pgTemplate struct {
+	admin *sql.DB // on the database PostgresEnv names
+	name  string
+
+	copies chan pgCopy // made ahead; the filler stops at stop
+	stop   chan struct{}
+	filler sync.WaitGroup
+
+	drops   sync.WaitGroup
+	mu      sync.Mutex
+	dropErr error
+}
+
+// pgCopy is a copy of the template, or why it could not be made.
+type pgCopy struct {
+	name string
+	err  error
+}
+
+// copiesAhead is how many copies wait for tests: enough for the tests a package runs at once.
+const copiesAhead = 2
+
+func newPGTemplate(base *url.URL, migrate Migrate) (*pgTemplate, error) {
+	admin, err := sql.Open("pgx", base.String())
+	if err != nil {
+		return nil, err
+	}
+	admin.SetMaxOpenConns(8)
+	admin.SetMaxIdleConns(4)
+	ctx := context.Background()
+	p := &pgTemplate{admin: admin, name: uniqueName("gateway_template_"),
+		copies: make(chan pgCopy, copiesAhead), stop: make(chan struct{})}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+p.name); err != nil {
+		_ = admin.Close()
+		return nil, fmt.Errorf("create database (the %s user needs CREATEDB): %w", PostgresEnv, err)
+	}
+	err = migrate(ctx, databaseURL(base, p.name))
+	if err == nil {
+		// A template that takes no connections: a copy fails while anyone is connected to
+		// the template, and nobody can be.
+		_, err = admin.ExecContext(ctx, "ALTER DATABASE "+p.name+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+	}
+	if err != nil {
+		_, derr := admin.ExecContext(ctx, "DROP DATABASE "+p.name+" WITH (FORCE)")
+		return nil, errors.Join(fmt.Errorf("migrate: %w", err), derr, admin.Close())
+	}
+	p.filler.Go(p.fill)
+	return p, nil
+}
+
+// fill makes copies until stop, each waiting in copies for a test to take it.
+func (p *pgTemplate) fill() {
+	for {
+		c := pgCopy{name: uniqueName("gateway_test_")}
+		if _, err := p.admin.ExecContext(context.Background(), "CREATE DATABASE "+c.name+" TEMPLATE "+p.name); err != nil {
+			c = pgCopy{err: err}
+		}
+		select {
+		case p.copies <- c:
+		case <-p.stop:
+			if c.err == nil {
+				p.drop(c.name)
+			}
+			return
+		}
+	}
+}
+
+// drop drops database name in the background; close waits for it.
+func (p *pgTemplate) drop(name string) {
+	p.drops.Go(func() {
+		// FORCE ends what a test left connected (a store not closed, a stuck query).
+		if _, err := p.admin.ExecContext(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			p.mu.Lock()
+			p.dropErr = errors.Join(p.dropErr, fmt.Errorf("drop database %s: %w", name, err))
+			p.mu.Unlock()
+		}
+	})
+}
+
+func (p *pgTemplate) close() error {
+	close(p.stop)
+	p.filler.Wait()
+	for len(p.copies) > 0 {
+		if c := <-p.copies; c.err == nil {
+			p.drop(c.name)
+		}
+	}
+	p.drops.Wait()
+	ctx := context.Background()
+	_, err := p.admin.ExecContext(ctx, "ALTER DATABASE "+p.name+" WITH IS_TEMPLATE false")
+	if err == nil {
+		_, err = p.admin.ExecContext(ctx, "DROP DATABASE "+p.name+" WITH (FORCE)")
+	}
+	return errors.Join(p.dropErr, err, p.admin.Close())
+}
+
+// postgresBase is PostgresEnv's URL, or the test fails when it is not set.
+func postgresBase(t testing.TB) *url.URL {
+	t.Helper()
+	raw := os.Getenv(PostgresEnv)
+	if raw == "" {
+		t.Fatalf("%s is not set", PostgresEnv)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	return u
+}
+
+func openAdmin(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// databaseURL is base naming database name instead, in its default schema.
+func databaseURL(base *url.URL, name string) string {
+	u := *base
+	u.Path = "/" + name
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Del("search_path")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// uniqueName is prefix and 12 random hex digits: a name no other test, package or run uses.
+func uniqueName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }

@@ -94,7 +94,9 @@ func (a *Adapter) Plan(u *model.Update) (model.Plan, error) {
 	t.checkKeys(ref)
 	a.translate(&t, u)
 	if len(t.errs) > 0 {
-		slices.SortFunc(t.errs, func(x, y model.FieldError) int { return strings.Compare(x.Field, y.Field) })
+		// Every refusal at once (half a key, each value HappyTalk would cut), sorted by
+		// field so that the same update always gets the same answer.
+		slices.SortStableFunc(t.errs, func(x, y model.FieldError) int { return strings.Compare(x.Field, y.Field) })
 		return plan, t.errs
 	}
 	slices.Sort(t.warnings)
@@ -220,7 +222,7 @@ func (a *Adapter) translateAttributes(t *translation, attrs map[string]string) {
 		}
 		if n, limit := utf8.RuneCountInString(v), slotLimit(slot); n > limit {
 			t.errs = append(t.errs, model.FieldError{
-				Field:   "attributes." + name,
+				Field:   model.JoinField("attributes", name),
 				Vendor:  Name,
 				Message: fmt.Sprintf("HappyTalk keeps only %d characters of %s; this value has %d", limit, parameterSlots[slot], n),
 			})

@@ -91,7 +91,19 @@ func translate(u *model.Update) *translation {
 		t.body.Score = f.LeadScore
 		t.fields++
 	}
+	t.requireContact()
 	return t
+}
+
+// requireContact keeps an empty email from standing in for the email or phone LadiFlow
+// requires in every update: "" names nobody, and LadiFlow refuses it as missing. Without a
+// phone the empty email is not sent and the update still counts its fields, so Plan
+// refuses it (422, nothing sent anywhere) instead of LadiFlow after the others were sent.
+// With a phone, "" is sent: it clears the email.
+func (t *translation) requireContact() {
+	if t.body.Email != nil && *t.body.Email == "" && t.body.Phone == nil {
+		t.body.Email = nil
+	}
 }
 
 // str sets *dst to src when the caller sent it. src points into the update, which

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -85,7 +86,7 @@ func (s *Sim) readUserInfo(m map[string]json.RawMessage) (map[string]string, *ve
 			a := failure(CodeInvalidValue, k+" must be a string, not "+rawjson.Kind(m[k]))
 			return nil, &a
 		}
-		if msg := s.checkValue(k, v); msg != "" {
+		if msg := s.checkValue(k, v, m); msg != "" {
 			code := CodeInvalidValue
 			if k == "uuid" || k == "room_id" {
 				code = CodeMissingField
@@ -98,8 +99,8 @@ func (s *Sim) readUserInfo(m map[string]json.RawMessage) (map[string]string, *ve
 	return values, nil
 }
 
-// checkValue returns why field k cannot hold v, or "" when it can.
-func (s *Sim) checkValue(k, v string) string {
+// checkValue returns why field k of the body m cannot hold v, or "" when it can.
+func (s *Sim) checkValue(k, v string, m map[string]json.RawMessage) string {
 	switch k {
 	case "uuid", "room_id":
 		if v == "" {
@@ -114,6 +115,12 @@ func (s *Sim) checkValue(k, v string) string {
 			return fmt.Sprintf("sex must be %s for this account", s.sexForms())
 		}
 	case "birthday":
+		if bt, _ := rawjson.String(m["birth_type"]); bt == "1" {
+			if !validLunarDate(v) {
+				return "birthday must be a lunar date YYYY-MM-DD (months 01-12, days 01-30) when birth_type is \"1\""
+			}
+			return ""
+		}
 		if !validDate(v) {
 			return "birthday must be a date YYYY-MM-DD"
 		}
@@ -146,6 +153,20 @@ func validDate(v string) bool {
 	}
 	_, err := time.Parse(time.DateOnly, v)
 	return err == nil
+}
+
+// validLunarDate reports whether v is written YYYY-MM-DD as a lunar date can be. The
+// document gives birthday as YYYY-MM-DD and birth_type "1" as 음력 (lunar): the date is
+// then one of the lunar calendar, whose months have 29 or 30 days in any month (lunar
+// 02-30 exists; solar 02-30 does not), so a solar check would refuse real birthdays. The
+// document names no table, so the simulator checks the form, not which months have 30.
+func validLunarDate(v string) bool {
+	if !dateOnly.MatchString(v) {
+		return false
+	}
+	month, _ := strconv.Atoi(v[5:7])
+	day, _ := strconv.Atoi(v[8:10])
+	return month >= 1 && month <= 12 && day >= 1 && day <= 30
 }
 
 // store merges values into the stored user, cutting parameters as HappyTalk does.

@@ -1,0 +1,481 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The text rule (DESIGN.md 7): every string the gateway accepts is valid UTF-8 and holds no
+// control character but tab and newline. "Control character" is Unicode's Cc category: the
+// C0 controls U+0000-U+001F, DEL U+007F and the C1 controls U+0080-U+009F. DEL and C1 are
+// refused with C0: no customer data needs them, a C1 byte such as U+009B is a terminal
+// escape in some log viewers, and an invisible character the vendor may strip would change
+// the value behind the caller's back. Carriage return is refused too: a line break is "\n".
+// Other invisible characters (format characters such as U+200D, which emoji and Persian
+// text need) are text, and pass.
+
+// TextProblem says why s is not text the gateway accepts, or "" when it is: a message that
+// starts "holds ...". It names the offset and the code point, never the value, which may
+// be personal data.
+func TextProblem(s string) string {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Sprintf("holds invalid UTF-8 (byte 0x%02x at offset %d)", s[i], i)
+			}
+		}
+		if isControl(r) {
+			return fmt.Sprintf("holds the control character %U at offset %d; only tab and newline are allowed", r, i)
+		}
+	}
+	return ""
+}
+
+func isControl(r rune) bool {
+	return r != '\t' && r != '\n' && (r < 0x20 || (r >= 0x7f && r <= 0x9f))
+}
+
+// JoinField names key below the field path parent the way field errors do:
+// attributes.tier. A key that would not read back as itself (empty, with a dot, a bracket,
+// a quote, U+FFFD, or anything that is not printable text) is written quoted:
+// attributes["a.b"], attributes["ti\x00er"], so that a field name is never ambiguous and
+// never carries a control character into a log line or an answer.
+func JoinField(parent, key string) string {
+	if !plainKey(key) {
+		return parent + "[" + strconv.Quote(key) + "]"
+	}
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// IndexField names element i of the array at parent: tags[2].
+func IndexField(parent string, i int) string {
+	return parent + "[" + strconv.Itoa(i) + "]"
+}
+
+func plainKey(key string) bool {
+	if key == "" || !utf8.ValidString(key) {
+		return false
+	}
+	for _, r := range key {
+		switch {
+		case r == '.' || r == '[' || r == ']' || r == '"' || r == '\\' || r == utf8.RuneError:
+			return false
+		case r == ' ':
+		case !unicode.IsGraphic(r) || unicode.IsSpace(r):
+			return false
+		}
+	}
+	return true
+}
+
+// TextErrors names every string in v (a canonical value such as CustomerUpdate: strings,
+// pointers, structs, slices, maps with string keys, raw JSON) that breaks the text rule, map
+// keys included, at its JSON path, in field order. It reads the json tags, so a field added
+// to the canonical types is covered without a change here.
+func TextErrors(v any) FieldErrors {
+	var errs FieldErrors
+	textErrors(reflect.ValueOf(v), "", &errs)
+	sortFields(errs)
+	return errs
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+func textErrors(v reflect.Value, path string, errs *FieldErrors) {
+	if !v.IsValid() {
+		return
+	}
+	if v.Type() == rawMessageType {
+		*errs = append(*errs, JSONTextErrors(path, v.Bytes())...)
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if p := TextProblem(v.String()); p != "" {
+			*errs = append(*errs, FieldError{Field: orBody(path), Message: p})
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			textErrors(v.Elem(), path, errs)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			textErrors(v.Field(i), JoinField(path, name), errs)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			textErrors(v.Index(i), IndexField(path, i), errs)
+		}
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return
+		}
+		iter := v.MapRange()
+		for iter.Next() {
+			key := iter.Key().String()
+			field := JoinField(path, key)
+			if p := TextProblem(key); p != "" {
+				*errs = append(*errs, FieldError{Field: field, Message: "the name " + p})
+				continue
+			}
+			textErrors(iter.Value(), field, errs)
+		}
+	}
+}
+
+func orBody(field string) string {
+	if field == "" {
+		return "body"
+	}
+	return field
+}
+
+func sortFields(errs FieldErrors) {
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+}
+
+// maxJSONDepth is encoding/json's own nesting limit: deeper documents are malformed for
+// every decoder the gateway uses, so the scan stops there.
+const maxJSONDepth = 10000
+
+// maxTextErrors bounds what one document can make the scan report (and the answer carry);
+// past it the request is refused all the same.
+const maxTextErrors = 100
+
+// maxFieldLen bounds a field name in an error: a key may be as long as the body.
+const maxFieldLen = 256
+
+// JSONTextErrors reads the JSON document raw, whose value sits at field path parent ("" for
+// a whole body), and names every string in it, object keys included, that breaks the text
+// rule, and every object key named twice (at most maxTextErrors of them). It reads the
+// bytes themselves, before any decoding: encoding/json turns invalid UTF-8 and lone
+// surrogates ("\ud800") into U+FFFD without a word, so a check on decoded values cannot
+// see them. Escapes count as what they stand for: "\u0000" is a NUL. A key named twice is
+// refused because decoders disagree on which value wins. The scan stops at the first
+// syntax error, which the decoder reports. Its cost is linear in the document's size.
+func JSONTextErrors(parent string, raw []byte) FieldErrors {
+	s := jsonScan{data: raw, parent: parent}
+	s.ws()
+	if s.pos < len(s.data) {
+		s.value(0)
+	}
+	sortFields(s.errs)
+	return s.errs
+}
+
+type jsonScan struct {
+	data   []byte
+	pos    int
+	parent string
+	// path is where the scan is, rendered into a field name only when one is reported:
+	// building it at every level would cost the square of the nesting depth.
+	path []pathSeg
+	errs FieldErrors
+}
+
+// pathSeg is one step of a path: an object key, or an array index when index >= 0.
+type pathSeg struct {
+	key   string
+	index int
+}
+
+func (s *jsonScan) field() string {
+	f := s.parent
+	for _, p := range s.path {
+		if p.index >= 0 {
+			f = IndexField(f, p.index)
+		} else {
+			f = JoinField(f, p.key)
+		}
+		if len(f) > maxFieldLen {
+			return truncate(f, maxFieldLen) + "..."
+		}
+	}
+	return f
+}
+
+// truncate cuts s to at most n bytes at a character boundary.
+func truncate(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (s *jsonScan) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScan) peek() byte {
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+// fail reports msg at the current path; false once enough has been reported.
+func (s *jsonScan) fail(msg string) bool {
+	s.errs = append(s.errs, FieldError{Field: orBody(s.field()), Message: msg})
+	return len(s.errs) < maxTextErrors
+}
+
+// value scans one value at s.path; false at a syntax error or when the scan should stop.
+func (s *jsonScan) value(depth int) bool {
+	if depth > maxJSONDepth {
+		return false
+	}
+	switch c := s.peek(); {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		text, problem, ok := s.str()
+		if ok && problem == "" {
+			problem = TextProblem(text)
+		}
+		if problem != "" && !s.fail(problem) {
+			return false
+		}
+		return ok
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	default:
+		for _, lit := range []string{"true", "false", "null"} {
+			if bytes.HasPrefix(s.data[s.pos:], []byte(lit)) {
+				s.pos += len(lit)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (s *jsonScan) object(depth int) bool {
+	s.pos++ // {
+	s.ws()
+	if s.peek() == '}' {
+		s.pos++
+		return true
+	}
+	seen := map[string]bool{}
+	s.path = append(s.path, pathSeg{index: -1})
+	defer func() { s.path = s.path[:len(s.path)-1] }()
+	for {
+		s.ws()
+		if s.peek() != '"' {
+			return false
+		}
+		key, problem, ok := s.str()
+		if !ok {
+			return false
+		}
+		if problem == "" {
+			problem = TextProblem(key)
+		}
+		s.path[len(s.path)-1].key = key
+		switch {
+		case problem != "":
+			if !s.fail("the name " + problem) {
+				return false
+			}
+		case seen[key]:
+			if !s.fail("named twice in one object; name each field once") {
+				return false
+			}
+		}
+		seen[key] = true
+		s.ws()
+		if s.peek() != ':' {
+			return false
+		}
+		s.pos++
+		s.ws()
+		if !s.value(depth) {
+			return false
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *jsonScan) array(depth int) bool {
+	s.pos++ // [
+	s.ws()
+	if s.peek() == ']' {
+		s.pos++
+		return true
+	}
+	s.path = append(s.path, pathSeg{})
+	defer func() { s.path = s.path[:len(s.path)-1] }()
+	for i := 0; ; i++ {
+		s.path[len(s.path)-1].index = i
+		s.ws()
+		if !s.value(depth) {
+			return false
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// number skips a JSON number; its value is the decoder's business.
+func (s *jsonScan) number() bool {
+	start := s.pos
+	for s.pos < len(s.data) {
+		switch c := s.data[s.pos]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+			s.pos++
+		default:
+			return s.pos > start
+		}
+	}
+	return s.pos > start
+}
+
+// str reads the string literal at s.pos. It answers the text it stands for, with raw bytes
+// kept as they are (so that TextProblem sees invalid UTF-8) and escapes decoded (so that
+// it sees "\u0000" as a NUL), and the problem an escape has that the text cannot show: a
+// lone UTF-16 surrogate, which stands for no character at all. ok is false at a syntax
+// error: an unterminated string, a bad escape, a raw control byte.
+func (s *jsonScan) str() (text, problem string, ok bool) {
+	s.pos++ // "
+	var b []byte
+	start := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			if b == nil {
+				text = string(s.data[start:s.pos])
+			} else {
+				text = string(b)
+			}
+			s.pos++
+			return text, problem, true
+		case c < 0x20:
+			return "", "", false
+		case c == '\\':
+			if b == nil {
+				b = append([]byte{}, s.data[start:s.pos]...)
+			}
+			r, n, p, ok := s.escape(len(b))
+			if !ok {
+				return "", "", false
+			}
+			if p != "" && problem == "" {
+				problem = p
+			}
+			b = utf8.AppendRune(b, r)
+			s.pos += n
+		default:
+			if b != nil {
+				b = append(b, c)
+			}
+			s.pos++
+		}
+	}
+	return "", "", false
+}
+
+// escape decodes the escape at s.pos (a backslash), which lands at offset at of the text:
+// the rune, the escape's length, and a problem for a lone surrogate.
+func (s *jsonScan) escape(at int) (r rune, n int, problem string, ok bool) {
+	if s.pos+1 >= len(s.data) {
+		return 0, 0, "", false
+	}
+	switch s.data[s.pos+1] {
+	case '"':
+		return '"', 2, "", true
+	case '\\':
+		return '\\', 2, "", true
+	case '/':
+		return '/', 2, "", true
+	case 'b':
+		return '\b', 2, "", true
+	case 'f':
+		return '\f', 2, "", true
+	case 'n':
+		return '\n', 2, "", true
+	case 'r':
+		return '\r', 2, "", true
+	case 't':
+		return '\t', 2, "", true
+	case 'u':
+	default:
+		return 0, 0, "", false
+	}
+	hi, ok := s.hex4(s.pos + 2)
+	if !ok {
+		return 0, 0, "", false
+	}
+	if hi < 0xd800 || hi > 0xdfff {
+		return hi, 6, "", true
+	}
+	lone := fmt.Sprintf(`holds a lone UTF-16 surrogate \u%04x at offset %d, which is no character`, hi, at)
+	if hi >= 0xdc00 {
+		return utf8.RuneError, 6, lone, true
+	}
+	if s.pos+7 < len(s.data) && s.data[s.pos+6] == '\\' && s.data[s.pos+7] == 'u' {
+		if lo, ok := s.hex4(s.pos + 8); ok && lo >= 0xdc00 && lo <= 0xdfff {
+			return 0x10000 + (hi-0xd800)<<10 + (lo - 0xdc00), 12, "", true
+		}
+	}
+	return utf8.RuneError, 6, lone, true
+}
+
+func (s *jsonScan) hex4(at int) (rune, bool) {
+	if at+4 > len(s.data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(s.data[at:at+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
+}
