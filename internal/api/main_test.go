@@ -13,6 +13,9 @@ import (
 var templates = storetest.NewTemplates(storetest.Migrator(store.Open))
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(crashChildDB); url != "" {
+		crashChild(url) // this process is the crash test's child: it never returns
+	}
 	code := m.Run()
 	if err := templates.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "storetest:", err)
