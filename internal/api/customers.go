@@ -93,8 +93,12 @@ func customerRules(region string) BodyRules {
 		}
 		_, err := model.Prepare(chi.URLParam(r, "customer_id"), u, region)
 		var bad *model.BadRequest
-		if errors.As(err, &bad) {
+		var undeliverable model.FieldErrors
+		switch {
+		case errors.As(err, &bad):
 			return bad.Errors
+		case errors.As(err, &undeliverable):
+			return undeliverable // a phone that does not parse, named in the same 400
 		}
 		return nil
 	}

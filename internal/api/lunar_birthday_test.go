@@ -69,9 +69,6 @@ func TestLunarBirthdaysReachEveryVendor(t *testing.T) {
 // both vendors that take a birthday: the adapter and the simulator agree on the whole table.
 func TestEveryLunarMonthEndIsDelivered(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("sends one update per lunar month")
-	}
 	g := newTestGateway(t, gatewayOptions{})
 	n := 0
 	for year := 1900; year <= 2050; year++ {

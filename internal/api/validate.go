@@ -400,8 +400,19 @@ func (c *Contract) validated(rules BodyRules) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, err := readBody(r) // over limitBody's cap, this is where it shows
-			if err != nil {
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
 				tooLarge(w, r)
+				return
+			case err != nil: // a body cut short: the read timeout, or a client gone
+				writeProblem(w, r, Problem{Type: "request-timeout", Title: "The request body did not arrive in time", Status: http.StatusRequestTimeout})
+				return
+			}
+			// A small body can still be a huge JSON value (a megabyte of [1,1,...] is a
+			// million values for the validator to decode): bounded before it is decoded.
+			if ok, why := jsonShapeWithin(body); !ok {
+				badRequest(w, r, why, model.FieldErrors{{Field: "body", Message: why}})
 				return
 			}
 			status, detail, errs := c.validateRequest(r, body)

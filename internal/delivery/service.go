@@ -7,6 +7,9 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -97,8 +100,13 @@ type Answer struct {
 func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 	sent := newSent(req.Body)
 	u, err := model.Prepare(req.CustomerID, req.Body, s.region)
-	if err != nil {
+	var undeliverable model.FieldErrors
+	if err != nil && (u == nil || !errors.As(err, &undeliverable)) {
 		return Answer{}, s.refuse(ctx, req, sent, err)
+	}
+	if undeliverable != nil {
+		// A 422 names every offending field at once: what the vendors would refuse too.
+		return Answer{}, s.refuse(ctx, req, sent, s.withVendorRefusals(u, undeliverable))
 	}
 	if err := s.recall(ctx, u); err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
@@ -116,6 +124,24 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 		return Answer{Result: s.fanout.DryRun(u, plans)}, nil
 	}
 	return s.send(dctx, req, u, plans, sent)
+}
+
+// withVendorRefusals adds to errs what the vendors' plans refuse in u (the fields errs does
+// not name yet), planned without the fields errs names and asking no vendor anything.
+func (s *Service) withVendorRefusals(u *model.Update, errs model.FieldErrors) model.FieldErrors {
+	if slices.ContainsFunc(errs, func(e model.FieldError) bool { return e.Field == "phone" }) {
+		u.Fields.Phone = nil // it did not parse: a vendor's plan would only repeat that
+	}
+	var refusal *fanout.Refusal
+	if _, err := s.fanout.Plan(u); errors.As(err, &refusal) && (refusal.Refused || len(refusal.NoKeys) > 0) {
+		for _, e := range refusal.Errors {
+			if !slices.ContainsFunc(errs, func(n model.FieldError) bool { return n.Field == e.Field && n.Vendor == e.Vendor }) {
+				errs = append(errs, e)
+			}
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b model.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return errs
 }
 
 // refuse records a refused update (unless a dry run) and answers err.

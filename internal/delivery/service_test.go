@@ -272,3 +272,19 @@ func TestEventsNameTheCaller(t *testing.T) {
 		}
 	}
 }
+
+// A 422 names every offending field at once: a phone that does not parse and a value a
+// vendor would refuse, in one answer, with nothing sent.
+func TestUndeliverableNamesEveryField(t *testing.T) {
+	v := &keyed{name: "keyed"}
+	p := fanout.Policy{AttemptTimeout: time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 100, BreakerCooldown: time.Minute}
+	s := New(Config{Fanout: fanout.New(p, nil, v, &refusing{name: "other"}), Region: "KR", Deadline: time.Second})
+	_, err := update(t, s, `{"email":"a@example.com","phone":"12"}`)
+	var fe model.FieldErrors
+	if !errors.As(err, &fe) || len(fe) != 2 || fe[0].Field != "email" || fe[1].Field != "phone" {
+		t.Fatalf("want a 422 naming email (the vendor's limit) and phone: %v", err)
+	}
+	if len(v.contacts()) != 0 || v.registers.Load() != 0 {
+		t.Fatal("a refused update reached a vendor")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -121,6 +123,8 @@ func (f *Fanout) Plan(u *model.Update) (Plans, error) {
 		plans = append(plans, p)
 	}
 	if len(refusal.Errors) > 0 {
+		// One order whatever the vendors' order: by field.
+		slices.SortStableFunc(refusal.Errors, func(a, b model.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return nil, refusal
 	}
 	if !plans.anyRequest() {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/customergateway/gateway/internal/model"
 )
@@ -51,6 +53,7 @@ func translate(u *model.Update, euid int64) (*contactBody, error) {
 		}
 	}
 	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b model.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		return nil, errs
 	}
 	if !set {
