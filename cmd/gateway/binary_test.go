@@ -68,6 +68,7 @@ func (p *gatewayProcess) wait(d time.Duration) (exited bool, err error) {
 // check subcommand, a clean exit on SIGTERM and log lines free of personal data and
 // credentials. Subtests run in order against one process.
 func TestBinary(t *testing.T) {
+	t.Parallel()
 	bin := buildGateway(t)
 	port := freePort(t)
 	p := startGateway(t, bin, "127.0.0.1:"+port)

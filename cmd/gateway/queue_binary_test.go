@@ -192,6 +192,7 @@ func customerIDs(n int) []string {
 // SIGKILL, restarted on the same SQLite file, vendors back: every queued delivery arrives
 // as its last update says, and the audit trail records each delivery.
 func TestBinaryQueueSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildGateway(t)
 	v := startVendors(t)
 	db := "sqlite://" + t.TempDir() + "/gateway.db"
@@ -238,6 +239,7 @@ func TestBinaryQueueSurvivesSIGKILL(t *testing.T) {
 // SQLite file), vendors down while updates go to both in turn, then back: every queued
 // delivery is sent, and in this normal operation none twice.
 func TestBinaryTwoReplicasShareOneQueue(t *testing.T) {
+	t.Parallel()
 	bin := buildGateway(t)
 	v := startVendors(t)
 	db := "sqlite://" + t.TempDir() + "/gateway.db"

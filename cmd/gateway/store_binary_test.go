@@ -14,6 +14,7 @@ import (
 // SIGKILL and starts it again on the same file: the refs a caller sent once and an
 // Idempotency-Key's first reply are still there.
 func TestBinaryStoreSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	bin := buildGateway(t)
 	db := "GATEWAY_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
 	port := freePort(t)
