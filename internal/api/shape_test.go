@@ -24,3 +24,22 @@ func TestHugeJSONValueIsRefusedBeforeDecoding(t *testing.T) {
 		t.Fatal("a refused body reached a vendor")
 	}
 }
+
+// readDifferently finds every body decodedErrors could name something in, and lets a
+// plain one through without a second decode.
+func TestReadDifferently(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"lead_score":7,"birthday_leap_month":false,"email":"e.e@example.com"}`: false,
+		`{"tags":["1e3"],"vendor_refs":{"engagelab":{"euid":10362473}}}`:         false,
+		`{"lead_score":7.0}`: true,
+		`{"lead_score":1e3}`: true,
+		`{"vendor_refs":{"engagelab":{"euid":9223372036854775808}}}`: true,
+		`{}00`:      true,
+		`{} {}`:     true,
+		`{}` + "\n": false,
+	} {
+		if got := readDifferently([]byte(body)); got != want {
+			t.Errorf("readDifferently(%s) = %v, want %v", body, got, want)
+		}
+	}
+}

@@ -123,7 +123,9 @@ func (c *Contract) validateRequest(r *http.Request, body []byte) (int, string, m
 	var bodyErrs model.FieldErrors
 	if len(body) > 0 && route.Operation.RequestBody != nil {
 		bodyErrs = model.JSONTextErrors("", body)
-		bodyErrs = append(bodyErrs, decodedErrors(bodySchema(route), body)...)
+		if readDifferently(body) {
+			bodyErrs = append(bodyErrs, decodedErrors(bodySchema(route), body)...)
+		}
 	}
 	raw := queryErrors(r.URL.RawQuery, route)
 	raw = append(raw, pathErrors(r, params)...)
@@ -339,6 +341,9 @@ func bodySchema(route *routers.Route) *openapi3.Schema {
 // cannot tell from 2^63-1) for integers; the handler does not: an int64 field refuses
 // them, and a vendor ref, kept as the literal sent, would be read as no euid at all, the
 // customer's EngageLab delivery silently skipped.
+//
+// Decoding the body once more costs as much as the validation itself, so it runs only when
+// readDifferently finds something it could name.
 func decodedErrors(schema *openapi3.Schema, body []byte) model.FieldErrors {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -569,4 +574,51 @@ func orBody(field string) string {
 		return "body"
 	}
 	return field
+}
+
+// readDifferently reports whether body holds what decodedErrors looks for: a number with a
+// fraction, an exponent or more digits than an int64 may have, or anything after the first
+// JSON value. It scans the bytes once, outside strings, and allocates nothing.
+func readDifferently(body []byte) bool {
+	depth, digits, started := 0, 0, false
+	inString, escaped := false, false
+	for _, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == '"':
+			inString, digits = true, 0
+		case (c == '.' || c == 'e' || c == 'E') && digits > 0:
+			return true // inside a number: true and false hold an e too
+		case c >= '0' && c <= '9':
+			if digits++; digits > 18 {
+				return true
+			}
+		case c == '{' || c == '[':
+			if depth == 0 && started {
+				return true // a second value
+			}
+			depth++
+			started = true
+		case c == '}' || c == ']':
+			depth--
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			digits = 0
+			continue
+		default:
+			digits = 0
+		}
+		if depth == 0 && started && c != '}' && c != ']' {
+			return true // something after the closing bracket
+		}
+	}
+	return false
 }

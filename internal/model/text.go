@@ -84,25 +84,47 @@ func plainKey(key string) bool {
 // to the canonical types is covered without a change here.
 func TextErrors(v any) FieldErrors {
 	var errs FieldErrors
-	textErrors(reflect.ValueOf(v), "", &errs)
+	textErrors(reflect.ValueOf(v), &textPath{}, &errs)
 	sortFields(errs)
 	return errs
 }
 
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
-func textErrors(v reflect.Value, path string, errs *FieldErrors) {
+// textPath is the path textErrors is at, as segments: it is joined into a field name only
+// when a string breaks the rule, so a clean update (nearly all of them) costs no
+// allocation per field.
+type textPath struct{ segs []pathSeg }
+
+func (p *textPath) push(s pathSeg) { p.segs = append(p.segs, s) }
+func (p *textPath) pop()           { p.segs = p.segs[:len(p.segs)-1] }
+
+func (p *textPath) String() string {
+	f := ""
+	for _, s := range p.segs {
+		if s.index >= 0 {
+			f = IndexField(f, s.index)
+		} else {
+			f = JoinField(f, s.key)
+		}
+	}
+	return f
+}
+
+func textErrors(v reflect.Value, path *textPath, errs *FieldErrors) {
 	if !v.IsValid() {
 		return
 	}
 	if v.Type() == rawMessageType {
-		*errs = append(*errs, JSONTextErrors(path, v.Bytes())...)
+		if bytes.ContainsAny(v.Bytes(), "\\\x00\x7f") || !utf8.Valid(v.Bytes()) || hasControlBytes(v.Bytes()) {
+			*errs = append(*errs, JSONTextErrors(path.String(), v.Bytes())...)
+		}
 		return
 	}
 	switch v.Kind() {
 	case reflect.String:
 		if p := TextProblem(v.String()); p != "" {
-			*errs = append(*errs, FieldError{Field: orBody(path), Message: p})
+			*errs = append(*errs, FieldError{Field: orBody(path.String()), Message: p})
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
@@ -122,11 +144,15 @@ func textErrors(v reflect.Value, path string, errs *FieldErrors) {
 			if name == "" {
 				name = f.Name
 			}
-			textErrors(v.Field(i), JoinField(path, name), errs)
+			path.push(pathSeg{key: name, index: -1})
+			textErrors(v.Field(i), path, errs)
+			path.pop()
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			textErrors(v.Index(i), IndexField(path, i), errs)
+			path.push(pathSeg{index: i})
+			textErrors(v.Index(i), path, errs)
+			path.pop()
 		}
 	case reflect.Map:
 		if v.Type().Key().Kind() != reflect.String {
@@ -135,14 +161,26 @@ func textErrors(v reflect.Value, path string, errs *FieldErrors) {
 		iter := v.MapRange()
 		for iter.Next() {
 			key := iter.Key().String()
-			field := JoinField(path, key)
+			path.push(pathSeg{key: key, index: -1})
 			if p := TextProblem(key); p != "" {
-				*errs = append(*errs, FieldError{Field: field, Message: "the name " + p})
-				continue
+				*errs = append(*errs, FieldError{Field: path.String(), Message: "the name " + p})
+			} else {
+				textErrors(iter.Value(), path, errs)
 			}
-			textErrors(iter.Value(), field, errs)
+			path.pop()
 		}
 	}
+}
+
+// hasControlBytes reports whether b holds a byte of a C0 control but tab and newline, or
+// the lead byte of a C1 control (0xc2 0x80-0x9f): a raw JSON value worth a full scan.
+func hasControlBytes(b []byte) bool {
+	for i, c := range b {
+		if (c < 0x20 && c != '\t' && c != '\n') || (c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f) {
+			return true
+		}
+	}
+	return false
 }
 
 func orBody(field string) string {
