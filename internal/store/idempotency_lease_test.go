@@ -1,15 +1,11 @@
 package store
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store/storetest"
@@ -262,31 +258,7 @@ func TestIdempotencyLegacyClaims(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			url := e.Fresh(t)
-			engine, target, err := parseURL(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			driver := map[string]string{EngineSQLite: "sqlite", EnginePostgres: "pgx"}[engine]
-			db, err := sql.Open(driver, target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			fsys, err := fs.Sub(migrations, "migrations")
-			if err != nil {
-				t.Fatal(err)
-			}
-			dialect := goose.DialectSQLite3
-			if engine == EnginePostgres {
-				dialect = goose.DialectPostgres
-			}
-			p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(t.Context(), 4); err != nil {
-				t.Fatal(err)
-			}
+			db := migratedTo(t, url, 4)
 			// What the earlier version wrote for a claim.
 			oldClaim := `INSERT INTO idempotency_keys (idem_key, body_hash, created_at, claimed_at) VALUES ($1, $2, $3, $3)`
 			hexHash := fmt.Sprintf("%x", hash)

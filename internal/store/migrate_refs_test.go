@@ -18,31 +18,7 @@ func TestRefsMigrateToRowsPerKey(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			url := e.Fresh(t)
-			engine, target, err := parseURL(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			driver := map[string]string{EngineSQLite: "sqlite", EnginePostgres: "pgx"}[engine]
-			db, err := sql.Open(driver, target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			fsys, err := fs.Sub(migrations, "migrations")
-			if err != nil {
-				t.Fatal(err)
-			}
-			dialect := goose.DialectSQLite3
-			if engine == EnginePostgres {
-				dialect = goose.DialectPostgres
-			}
-			p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(t.Context(), 3); err != nil {
-				t.Fatal(err)
-			}
+			db := migratedTo(t, url, 3)
 			if _, err := db.ExecContext(t.Context(), `INSERT INTO vendor_refs (customer_id, happytalk_uuid, happytalk_room_id,
 				happytalk_users_id, ladiflow_id, engagelab_euid, created_at, updated_at) VALUES
 				('c-1', 'u-"1"\x', '상담방 번호', NULL, 'lf-1', 9007199254740993, 1, 2),
@@ -73,4 +49,37 @@ func TestRefsMigrateToRowsPerKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migratedTo opens the database at url (a fresh one, not yet migrated) and brings it to
+// schema version, not further, so a test can write what an earlier version wrote; it is
+// closed when the test ends.
+func migratedTo(t *testing.T, url string, version int64) *sql.DB {
+	t.Helper()
+	engine, target, err := parseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver := map[string]string{EngineSQLite: "sqlite", EnginePostgres: "pgx"}[engine]
+	db, err := sql.Open(driver, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialect := goose.DialectSQLite3
+	if engine == EnginePostgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
