@@ -190,11 +190,12 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, ht: ht, lf: lf, el: el, url: srv.URL, logs: logs, workQueue: workQueue}
 }
 
-// newQueue is a delivery queue on st with short delays.
+// newQueue is a delivery queue on st with short delays. It polls every 50ms: faster polling
+// by the queues of the tests running at once takes the cores from the tests' work.
 func newQueue(t testing.TB, st *store.Store) *queue.Queue {
 	t.Helper()
 	q, err := queue.New(st, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Workers: 4, PollInterval: 20 * time.Millisecond, SendTimeout: 5 * time.Second}, zerolog.Nop())
+		Workers: 4, PollInterval: 50 * time.Millisecond, SendTimeout: 5 * time.Second}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/customergateway/gateway/internal/model"
-	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
 // hostileRefs are keys for every vendor, so that a request that passed would reach all three.
@@ -186,7 +185,7 @@ func TestHostileBodyNamesEveryField(t *testing.T) {
 // Idempotency-Key (PostgreSQL refuses invalid UTF-8 in text: it was a 500) and Prefer.
 func TestHostileTextNeverReachesTheStore(t *testing.T) {
 	t.Parallel()
-	for _, e := range storetest.Engines() {
+	for _, e := range templates.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			g := newTestGateway(t, gatewayOptions{queue: true, dbURL: e.Fresh(t)})

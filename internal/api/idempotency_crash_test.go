@@ -15,7 +15,6 @@ import (
 
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
-	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
 // The child process of TestIdempotencyKeyFreeAfterProcessDeath names its database and lease
@@ -44,7 +43,7 @@ func TestIdempotencyKeyFreeAfterProcessDeath(t *testing.T) {
 		lease = d
 	}
 	hash := model.RequestHash(http.MethodPut, "/customers/c-1", []byte(`{}`))
-	for _, e := range storetest.Engines() {
+	for _, e := range templates.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
 			url := e.Fresh(t)
