@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -525,14 +526,28 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 }
 
 // A caller that hangs up does not cut a delivery off half-sent: the vendor call completes.
+// The caller hangs up once the call has reached LadiFlow, which holds its answer half a
+// second (within the attempt's timeout): a caller giving up after a fixed time could, on a
+// loaded machine, give up before the gateway had read the request, when there is nothing to
+// send yet.
 func TestCallerHangingUpDoesNotCancelDelivery(t *testing.T) {
 	t.Parallel()
 	g := newTestGateway(t, gatewayOptions{})
-	g.sim.SetFault(ladiFlow, vendorsim.Fault{Latency: 300 * time.Millisecond, Count: -1})
-	client := &http.Client{Timeout: 50 * time.Millisecond}
-	req, _ := http.NewRequest(http.MethodPut, g.url+"/customers/c-1", strings.NewReader(`{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`))
+	g.sim.SetFault(ladiFlow, vendorsim.Fault{Latency: 500 * time.Millisecond, Count: -1})
+	ctx, hangUp := context.WithCancel(t.Context())
+	defer hangUp()
+	go func() {
+		defer hangUp()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+			if len(g.sim.Received(ladiFlow)) > 0 {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, g.url+"/customers/c-1", strings.NewReader(`{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`))
 	req.Header.Set("Content-Type", "application/json")
-	if resp, err := client.Do(req); err == nil {
+	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatal("the client was meant to give up before the answer")
 	}
