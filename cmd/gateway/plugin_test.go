@@ -213,13 +213,7 @@ func TestFourthVendorPlugsIn(t *testing.T) {
 			t.Fatalf("want acme queued: %s", body)
 		}
 		fault(t, g, "", "")
-		deadline := time.Now().Add(20 * time.Second)
-		for sim.email("ac-1") != "c@example.com" {
-			if time.Now().After(deadline) {
-				t.Fatalf("the queued update never reached Acme (it has %q)", sim.email("ac-1"))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitUntil(t, 20*time.Second, "the queued update never reached Acme", func() bool { return sim.email("ac-1") == "c@example.com" })
 	})
 }
 

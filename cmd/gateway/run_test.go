@@ -252,3 +252,19 @@ func TestRunWithAPIKeys(t *testing.T) {
 		t.Fatalf("/metrics without metrics:read: %d", status)
 	}
 }
+
+// waitUntil checks cond every 20 ms until it holds, and fails the test naming what when it
+// does not within d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s, after %v", what, d)
+		}
+	}
+}

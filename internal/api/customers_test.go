@@ -538,11 +538,17 @@ func TestCallerHangingUpDoesNotCancelDelivery(t *testing.T) {
 	defer hangUp()
 	go func() {
 		defer hangUp()
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
-			if len(g.sim.Received(ladiFlow)) > 0 {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(20 * time.Second)
+		for len(g.sim.Received(ladiFlow)) == 0 {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				return
+			case <-ctx.Done():
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, g.url+"/customers/c-1", strings.NewReader(`{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`))

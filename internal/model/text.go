@@ -461,31 +461,20 @@ func (s *jsonScan) str() (text, problem string, ok bool) {
 	return "", "", false
 }
 
+// shortEscapes are JSON's two-character escapes and what they stand for.
+var shortEscapes = map[byte]rune{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
 // escape decodes the escape at s.pos (a backslash), which lands at offset at of the text:
 // the rune, the escape's length, and a problem for a lone surrogate.
 func (s *jsonScan) escape(at int) (r rune, n int, problem string, ok bool) {
 	if s.pos+1 >= len(s.data) {
 		return 0, 0, "", false
 	}
-	switch s.data[s.pos+1] {
-	case '"':
-		return '"', 2, "", true
-	case '\\':
-		return '\\', 2, "", true
-	case '/':
-		return '/', 2, "", true
-	case 'b':
-		return '\b', 2, "", true
-	case 'f':
-		return '\f', 2, "", true
-	case 'n':
-		return '\n', 2, "", true
-	case 'r':
-		return '\r', 2, "", true
-	case 't':
-		return '\t', 2, "", true
-	case 'u':
-	default:
+	c := s.data[s.pos+1]
+	if r, ok := shortEscapes[c]; ok {
+		return r, 2, "", true
+	}
+	if c != 'u' {
 		return 0, 0, "", false
 	}
 	hi, ok := s.hex4(s.pos + 2)
