@@ -305,6 +305,7 @@ func TestBadRequestsNameTheField(t *testing.T) {
 		{"customer id with a space", "/customers/a%20b", `{}`, "", 400, []string{"customer_id"}},
 		{"unknown query parameter", "/customers/c-1?dryrun=true", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}}`, "", 400, []string{"dryrun"}},
 		{"data after the JSON object", "/customers/c-1", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}} garbage{`, "", 400, []string{"body"}},
+		{"a stray closing brace after the object", "/customers/c-1", `{"email":"a@example.com","vendor_refs":{"ladiflow":{"id":"l"}}} }`, "", 400, []string{"body"}},
 		{"dry_run not a boolean", "/customers/c-1?dry_run=maybe", `{}`, "", 400, []string{"dry_run"}},
 		{"form body", "/customers/c-1", `email=a`, "application/x-www-form-urlencoded", 415, nil},
 		{"duplicate vendors", "/customers/c-1", `{"email":"a@example.com","vendors":["ladiflow","ladiflow"]}`, "", 400, []string{"vendors[1]"}},

@@ -36,6 +36,8 @@ func TestReadDifferently(t *testing.T) {
 		`{"vendor_refs":{"engagelab":{"euid":9223372036854775808}}}`: true,
 		`{}00`:      true,
 		`{} {}`:     true,
+		`{} }`:      true,
+		`[]]`:       true,
 		`{}` + "\n": false,
 	} {
 		if got := readDifferently([]byte(body)); got != want {

@@ -609,6 +609,9 @@ func readDifferently(body []byte) bool {
 			depth++
 			started = true
 		case c == '}' || c == ']':
+			if depth == 0 {
+				return true // a closing bracket with nothing open: after the value, or before it
+			}
 			depth--
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			digits = 0
