@@ -4,7 +4,7 @@ STATICCHECK_VERSION := v0.8.2
 REDOCLY_VERSION     := 2.77.0
 IMAGE               ?= customer-gateway
 
-.PHONY: run sandbox test lint build docker ci
+.PHONY: run sandbox test fuzz lint build docker ci
 
 run: ## the gateway, configured by the environment
 	go run ./cmd/gateway
@@ -14,6 +14,9 @@ sandbox: ## the gateway on :8080 against in-process simulated vendors
 
 test: ## every test, with the race detector
 	go test -race -timeout 20m ./...
+
+fuzz: ## every fuzzer, a bounded count of new random inputs each (not part of the gate)
+	bash .ci/fuzz
 
 lint: ## gofmt, go vet, staticcheck and the OpenAPI linter, as .ci/run runs them
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

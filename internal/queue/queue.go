@@ -146,11 +146,16 @@ func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Ven
 	p, err := q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
 		// Unique per customer and vendor: a merge into a waiting row inserts nothing when
 		// its job is live, and gives it one if it ever lost it.
-		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, &river.InsertOpts{
+		opts := &river.InsertOpts{
 			MaxAttempts: maxAttempts,
-			ScheduledAt: at,
 			UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
-		})
+		}
+		// River inserts any job given a ScheduledAt as "scheduled", and only its leader's
+		// scheduler (every 5 s) makes it available: a delivery due now goes in available.
+		if at.After(q.now()) {
+			opts.ScheduledAt = at
+		}
+		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, opts)
 		return err
 	})
 	return p.ExpiresAt, err
