@@ -2,6 +2,7 @@
 # .ci/run's (cmd/gateway/deploy_test.go checks that they agree).
 STATICCHECK_VERSION := v0.8.2
 REDOCLY_VERSION     := 2.77.0
+SPECTRAL_VERSION    := 6.16.3
 IMAGE               ?= customer-gateway
 
 .PHONY: run sandbox test fuzz lint build docker ci
@@ -18,12 +19,13 @@ test: ## every test, with the race detector
 fuzz: ## every fuzzer, a bounded count of new random inputs each (not part of the gate)
 	bash .ci/fuzz
 
-lint: ## gofmt, go vet, staticcheck and the OpenAPI linter, as .ci/run runs them
+lint: ## gofmt, go vet, staticcheck and the OpenAPI linters, as .ci/run runs them
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	npx --yes @redocly/cli@$(REDOCLY_VERSION) lint --config .redocly.yaml api/openapi.yaml
+	npx --yes @stoplight/spectral-cli@$(SPECTRAL_VERSION) lint --ruleset .spectral.yaml --fail-severity=warn api/openapi.yaml
 
 build: ## static binaries in bin/
 	CGO_ENABLED=0 go build -o bin/ ./cmd/...

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/customergateway/gateway/internal/config"
+	"github.com/customergateway/gateway/internal/webhook"
 )
 
 // The deployment files live at the repository root; go test runs in cmd/gateway.
@@ -41,6 +42,7 @@ func readRepoFile(t *testing.T, name string) string {
 // registered vendor's, in order.
 func variables() []string {
 	names := append(config.Variables(), config.Names(auth.Env{})...)
+	names = append(names, config.Names(webhook.Env{})...)
 	for _, p := range registered {
 		names = append(names, config.Names(p.env)...)
 	}
@@ -51,7 +53,7 @@ func variables() []string {
 // Env declares it.
 func configDefault(t *testing.T, name string) string {
 	t.Helper()
-	for _, spec := range append([]any{config.Config{}, auth.Env{}}, envs()...) {
+	for _, spec := range append([]any{config.Config{}, auth.Env{}, webhook.Env{}}, envs()...) {
 		if def, ok := config.Default(spec, name); ok {
 			return def
 		}

@@ -208,8 +208,22 @@ func TestBinaryQueueSurvivesSIGKILL(t *testing.T) {
 	_, base = gatewayOn(t, bin, v, db)
 	arrivedAsLastSaid(t, v, customers, 60*time.Second)
 
+	// A delivery's event is committed after the vendor answered it: wait for the last ones.
 	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	resp, err := http.Get(base + "/audit-history?source=gateway&kind=vendor_delivery&limit=500&from=" + from + "&to=" + to)
+	delivered := 0
+	waitUntil(t, 20*time.Second, "not one delivery event with result ok per customer and vendor", func() bool {
+		delivered = deliveryEvents(t, base+"/audit-history?source=gateway&kind=vendor_delivery&limit=500&from="+from+"&to="+to)
+		return delivered >= 2*len(customers)
+	})
+	if delivered != 2*len(customers) {
+		t.Errorf("%d delivery events with result ok, want one per customer and vendor (%d)", delivered, 2*len(customers))
+	}
+}
+
+// deliveryEvents counts the audit events with result ok that url answers.
+func deliveryEvents(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,9 +243,7 @@ func TestBinaryQueueSurvivesSIGKILL(t *testing.T) {
 			delivered++
 		}
 	}
-	if delivered != 2*len(customers) {
-		t.Errorf("%d delivery events with result ok, want one per customer and vendor (%d)", delivered, 2*len(customers))
-	}
+	return delivered
 }
 
 // TestBinaryTwoReplicasShareOneQueue: two gateway processes on one database (a PostgreSQL

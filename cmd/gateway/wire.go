@@ -19,6 +19,7 @@ import (
 	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/vendors"
+	"github.com/customergateway/gateway/internal/webhook"
 )
 
 // wired is the gateway built from its configuration: what the HTTP surface needs, and what
@@ -40,6 +41,13 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 	if err != nil {
 		return wired{}, err
 	}
+	if err := needVendor(vs); err != nil {
+		return wired{}, err
+	}
+	qcfg, err := queueConfig(cfg, getenv)
+	if err != nil {
+		return wired{}, err
+	}
 	m := metrics.New()
 	f := fanout.New(policy(cfg), m.ObserveDelivery, vs...)
 	st, err := openStore(ctx, cfg, logger)
@@ -49,7 +57,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 	w := wired{fanout: f, store: st}
 	dcfg := delivery.Config{Fanout: f, Region: cfg.DefaultRegion, Deadline: cfg.RequestTimeout}
 	if st != nil {
-		if w.queue, err = queue.New(st, queueConfig(cfg), logger); err != nil {
+		if w.queue, err = queue.New(st, qcfg, logger); err != nil {
 			return wired{}, errors.Join(err, st.Close())
 		}
 		dcfg.Store, dcfg.Queue = st, w.queue
@@ -75,6 +83,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 	if st != nil {
 		// Only a store that is there: an interface holding a nil *store.Store is not nil.
 		w.deps.Replies, w.deps.Ping = st, st.Ping
+		w.deps.Follow, w.deps.Deliveries = st, w.queue
 	}
 	return w, nil
 }
@@ -130,15 +139,27 @@ func closeStore(st *store.Store) error {
 	return st.Close()
 }
 
-func queueConfig(cfg config.Config) queue.Config {
-	return queue.Config{
-		MaxAge:       cfg.QueueMaxAge,
-		Backoff:      cfg.QueueBackoff,
-		MaxBackoff:   cfg.QueueMaxBackoff,
-		Workers:      cfg.QueueWorkers,
-		PollInterval: cfg.QueuePoll,
-		SendTimeout:  cfg.RequestTimeout,
+// queueConfig is the queue's configuration, webhooks included when GATEWAY_WEBHOOK_URL is set.
+func queueConfig(cfg config.Config, getenv func(string) string) (queue.Config, error) {
+	qcfg := queue.Config{
+		MaxAge:            cfg.QueueMaxAge,
+		Backoff:           cfg.QueueBackoff,
+		MaxBackoff:        cfg.QueueMaxBackoff,
+		Workers:           cfg.QueueWorkers,
+		PollInterval:      cfg.QueuePoll,
+		SendTimeout:       cfg.RequestTimeout,
+		DeliveryRetention: cfg.DeliveryRetention,
 	}
+	env, err := webhook.FromEnv(getenv)
+	if err != nil || !env.Enabled() {
+		return qcfg, err
+	}
+	sender, err := webhook.New(env, nil)
+	if err != nil {
+		return qcfg, err
+	}
+	qcfg.Webhook, qcfg.Payload = sender, webhook.CompletedPayload
+	return qcfg, nil
 }
 
 // newAudit reads the audit trail of every enabled vendor that keeps one, each read bounded

@@ -33,10 +33,16 @@ func handleUpdateCustomer(updates Updater) http.Handler {
 			DryRun:     dry,
 			Async:      prefersAsync(r),
 			RequestID:  requestIDFrom(r.Context()),
+			Caller:     callerFrom(r.Context()).Name,
 			Received:   received,
 		})
+		if id := ans.Result.UpdateID; id != "" {
+			w.Header().Set("Location", updateLocation(id))
+		}
 		if err != nil {
-			writeError(w, r, err)
+			p := problemOf(r, err)
+			p.UpdateID = ans.Result.UpdateID
+			writeProblem(w, r, p)
 			return
 		}
 		if ans.AsyncApplied {

@@ -516,12 +516,12 @@ func benchPut(b *testing.B, g *testGateway, target string) {
 // The "store" case adds what the default SQLite store does per update: refs merged, queued
 // deliveries checked, the audit event and the fields delivered recorded.
 func BenchmarkUpdateThroughSimulator(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		opts gatewayOptions
-	}{{"no store", gatewayOptions{}}, {"store", gatewayOptions{queue: true}}} {
-		b.Run(bc.name, func(b *testing.B) {
-			benchPut(b, newTestGateway(b, bc.opts), "/customers/c-42")
+	b.Run("no store", func(b *testing.B) {
+		benchPut(b, newTestGateway(b, gatewayOptions{}), "/customers/c-42")
+	})
+	for _, e := range templates.Engines() { // PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set
+		b.Run("store/"+e.Name, func(b *testing.B) {
+			benchPut(b, newTestGateway(b, gatewayOptions{queue: true, dbURL: e.Fresh(b)}), "/customers/c-42")
 		})
 	}
 }

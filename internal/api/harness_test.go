@@ -100,6 +100,8 @@ type gatewayOptions struct {
 	// holdQueue builds the queue without working it: deliveries are queued, none is sent
 	// from the queue until the test calls testGateway.workQueue.
 	holdQueue bool
+	// queueConfig changes the test queue's configuration (short delays) before it is built.
+	queueConfig func(*queue.Config)
 }
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
@@ -168,10 +170,10 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})
-		dcfg.Store, deps.Replies, deps.Ping = st, st, st.Ping
+		dcfg.Store, deps.Replies, deps.Ping, deps.Follow = st, st, st.Ping, st
 		if opts.queue {
-			q = newQueue(t, st)
-			dcfg.Queue = q
+			q = newQueueWith(t, st, opts.queueConfig)
+			dcfg.Queue, deps.Deliveries = q, q
 			m.WatchQueue(st.CountPending)
 		}
 	}
@@ -190,12 +192,17 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 	return &testGateway{t: t, handler: h, fanout: f, store: st, sim: sim, ht: ht, lf: lf, el: el, url: srv.URL, logs: logs, workQueue: workQueue}
 }
 
-// newQueue is a delivery queue on st with short delays. It polls every 50ms: faster polling
-// by the queues of the tests running at once takes the cores from the tests' work.
-func newQueue(t testing.TB, st *store.Store) *queue.Queue {
+// newQueueWith is a delivery queue on st with short delays, its configuration changed by
+// change when not nil. It polls every 50ms: faster polling by the queues of the tests running
+// at once takes the cores from the tests' work.
+func newQueueWith(t testing.TB, st *store.Store, change func(*queue.Config)) *queue.Queue {
 	t.Helper()
-	q, err := queue.New(st, queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Workers: 4, PollInterval: 50 * time.Millisecond, SendTimeout: 5 * time.Second}, zerolog.Nop())
+	cfg := queue.Config{MaxAge: time.Minute, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Workers: 4, PollInterval: 50 * time.Millisecond, SendTimeout: 5 * time.Second}
+	if change != nil {
+		change(&cfg)
+	}
+	q, err := queue.New(st, cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -97,6 +98,9 @@ func idempotent(s Replies, callerOf func(*http.Request) string) func(http.Handle
 					ct = "application/problem+json"
 				}
 				w.Header().Set("Content-Type", ct)
+				if id := keptUpdateID(reply.Body); id != "" {
+					w.Header().Set("Location", updateLocation(id))
+				}
 				w.Header().Set("Idempotent-Replayed", "true")
 				w.WriteHeader(reply.Status)
 				_, _ = w.Write(reply.Body)
@@ -238,3 +242,15 @@ func (rec *recorder) Write(b []byte) (int, error) {
 }
 
 var _ io.Writer = (*recorder)(nil)
+
+// keptUpdateID is the update_id of a kept answer (an update result or a problem), "" when
+// it has none: a replay names the same update as the answer it repeats.
+func keptUpdateID(body []byte) string {
+	var v struct {
+		UpdateID string `json:"update_id"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return v.UpdateID
+}

@@ -14,8 +14,10 @@ func TestMethodNotAllowedSaysWhatIsAllowed(t *testing.T) {
 	t.Parallel()
 	g := newLimitedGateway(t, Deps{})
 	for _, tc := range []struct{ method, path, allow string }{
-		{http.MethodDelete, "/customers/c-1", "PUT"},
-		{http.MethodGet, "/customers/c-1", "PUT"},
+		{http.MethodDelete, "/customers/c-1", "GET, HEAD, PUT"},
+		{http.MethodPost, "/updates/u-1", "GET, HEAD"},
+		{http.MethodGet, "/deliveries/d-1", "DELETE"},
+		{http.MethodPut, "/deliveries/d-1/retry", "POST"},
 		{http.MethodPost, "/healthz", "GET, HEAD"},
 		{http.MethodPut, limAuditURL, "GET, HEAD"},
 		{http.MethodPatch, "/openapi.yaml", "GET, HEAD"},

@@ -10,6 +10,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 type ctxKey int
@@ -128,8 +130,9 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, r, Problem{Type: "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: "no such endpoint; see /docs"})
 }
 
-// withRequestID takes the caller's X-Request-Id or makes one, puts it on the answer, and
-// gives every later log line of the request a logger that carries it.
+// withRequestID takes the caller's X-Request-Id or makes one, puts it on the answer, gives
+// every later log line of the request a logger that carries it, and every vendor call the
+// request makes the header.
 func withRequestID(logger zerolog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +143,8 @@ func withRequestID(logger zerolog.Logger) func(http.Handler) http.Handler {
 			w.Header().Set(RequestIDHeader, id)
 			l := logger.With().Str("request_id", id).Logger()
 			ctx := context.WithValue(l.WithContext(r.Context()), requestIDKey, id)
+			// Every vendor call made for the request carries the id too (vendorhttp.Do).
+			ctx = vendorhttp.WithRequestID(ctx, id)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

@@ -23,6 +23,8 @@ type Problem struct {
 	Errors    []model.FieldError `json:"errors,omitempty"`
 	Source    string             `json:"source,omitempty"`
 	Window    *ProblemWindow     `json:"window,omitempty"`
+	// UpdateID names a refused update the gateway recorded (GET /updates/{update_id}).
+	UpdateID string `json:"update_id,omitempty"`
 }
 
 // ProblemWindow is the time window a source could not be read for.
@@ -66,6 +68,11 @@ var kinds = map[model.ErrorCode]struct {
 // writeError answers err by its code (kinds). The fields it names are listed; an internal
 // error is logged, and its message never reaches the caller.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	writeProblem(w, r, problemOf(r, err))
+}
+
+// problemOf is the problem that answers err (writeError).
+func problemOf(r *http.Request, err error) Problem {
 	code := model.CodeOf(err)
 	k, ok := kinds[code]
 	if !ok {
@@ -91,7 +98,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &fe):
 		p.Errors = fe
 	}
-	writeProblem(w, r, p)
+	return p
 }
 
 func badRequest(w http.ResponseWriter, r *http.Request, detail string, errs model.FieldErrors) {

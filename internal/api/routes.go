@@ -23,6 +23,14 @@ func routes(d Deps) http.Handler {
 
 	r.With(as(auth.ScopeCustomersWrite)...).With(d.Contract.validated(customerRules(d.DefaultRegion)), idempotent(d.Replies, callerKeyOf)).
 		Method(http.MethodPut, "/customers/{customer_id}", handleUpdateCustomer(d.Updates))
+	r.With(as(auth.ScopeCustomersRead)...).With(d.Contract.validated(nil)).
+		Method(http.MethodGet, "/customers/{customer_id}", handleGetCustomer(d.Follow))
+	r.With(as(auth.ScopeCustomersRead)...).With(d.Contract.validated(nil)).
+		Method(http.MethodGet, "/updates/{update_id}", handleGetUpdate(d.Follow))
+	deliveries := r.With(as(auth.ScopeDeliveriesManage)...).With(d.Contract.validated(nil))
+	deliveries.Method(http.MethodGet, "/deliveries", handleListDeliveries(d.Deliveries))
+	deliveries.Method(http.MethodPost, "/deliveries/{delivery_id}/retry", handleRetryDelivery(d.Deliveries))
+	deliveries.Method(http.MethodDelete, "/deliveries/{delivery_id}", handleCancelDelivery(d.Deliveries))
 	r.With(as(auth.ScopeAuditRead)...).With(d.Contract.validated(nil)).
 		Method(http.MethodGet, "/audit-history", handleAuditHistory(d.Audit, d.AuditTimeout))
 	metrics := r.With()

@@ -24,6 +24,10 @@ type Deps struct {
 	Contract *Contract
 	Document []byte
 	Updates  Updater
+	// Follow answers GET /updates and GET /customers; nil: nothing is kept (404).
+	Follow Follower
+	// Deliveries lists and acts on queued deliveries; nil: there is no queue.
+	Deliveries Deliveries
 	// Auth authenticates callers; nil (GATEWAY_AUTH=none): every request is the anonymous
 	// caller's, with every scope.
 	Auth Authenticator

@@ -3,6 +3,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -47,6 +48,9 @@ type Config struct {
 	QueueMaxBackoff time.Duration `env:"GATEWAY_QUEUE_MAX_BACKOFF, default=5m"`
 	QueueWorkers    int           `env:"GATEWAY_QUEUE_WORKERS, default=8"`
 	QueuePoll       time.Duration `env:"GATEWAY_QUEUE_POLL_INTERVAL, default=1s"`
+	// DeliveryRetention is how long the fields of a queued delivery that ended without
+	// success are kept for an operator's retry (personal data: no longer than that).
+	DeliveryRetention time.Duration `env:"GATEWAY_DELIVERY_RETENTION, default=168h"`
 }
 
 // NoDatabase as GATEWAY_DATABASE_URL runs the gateway without a store: nothing is
@@ -65,12 +69,25 @@ func Load(getenv func(string) string) (Config, error) {
 
 // Process fills spec, a pointer to a struct whose fields carry `env:"NAME, default=..."`
 // tags, from getenv. An empty value counts as unset, so the default applies.
+// A value that does not parse is an error naming its variable.
 func Process(getenv func(string) string, spec any) error {
+	// envconfig reads the fields in turn and stops at the first value that does not parse:
+	// the last variable read is the one to name.
+	var last string
 	lookup := envconfig.LookuperFunc(func(key string) (string, bool) {
 		v := getenv(key)
+		if v != "" {
+			last = key
+		}
 		return v, v != ""
 	})
-	return envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: spec, Lookuper: lookup})
+	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: spec, Lookuper: lookup}); err != nil {
+		if last == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %w", last, err)
+	}
+	return nil
 }
 
 // Variables lists every environment variable Config reads, in declaration order.
@@ -99,6 +116,20 @@ func Default(spec any, name string) (string, bool) {
 	return "", false
 }
 
+// Credentials lists the variables of spec (a struct, as for Process) whose fields are tagged
+// `credential:"true"`: a vendor's Env marks so the variables that enable it, which the
+// gateway names when no vendor is configured.
+func Credentials(spec any) []string {
+	t := reflect.TypeOf(spec)
+	var names []string
+	for i := range t.NumField() {
+		if name, _ := tag(t.Field(i)); name != "" && t.Field(i).Tag.Get("credential") == "true" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // tag reads a field's variable name and default from its env tag.
 func tag(f reflect.StructField) (name, def string) {
 	parts := strings.Split(f.Tag.Get("env"), ",")
@@ -111,49 +142,35 @@ func tag(f reflect.StructField) (name, def string) {
 	return name, def
 }
 
-// Validate refuses settings the gateway cannot run with; messages name the variable.
+// Validate refuses settings the gateway cannot run with: every problem at once, each
+// message naming its variable.
 func (c Config) Validate() error {
-	switch {
-	case c.RequestTimeout <= 0:
-		return fmt.Errorf("GATEWAY_REQUEST_TIMEOUT must be positive")
-	case c.VendorTimeout <= 0:
-		return fmt.Errorf("GATEWAY_VENDOR_TIMEOUT must be positive")
-	case c.RetryAttempts < 1:
-		return fmt.Errorf("GATEWAY_RETRY_ATTEMPTS must be at least 1")
-	case c.AuditMaxDays < 1:
-		return fmt.Errorf("GATEWAY_AUDIT_MAX_DAYS must be at least 1")
-	case c.AuditFetches < 1:
-		return fmt.Errorf("GATEWAY_AUDIT_CONCURRENCY must be at least 1")
-	case c.ShutdownDelay < 0:
-		return fmt.Errorf("GATEWAY_SHUTDOWN_DELAY must not be negative")
-	case c.MaxBodyBytes < 1024:
-		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be at least 1024")
-	case c.MaxBodyBytesInFlight < c.MaxBodyBytes:
-		return fmt.Errorf("GATEWAY_MAX_BODY_BYTES_IN_FLIGHT must be at least GATEWAY_MAX_BODY_BYTES (%d)", c.MaxBodyBytes)
-	case c.MaxInFlight < 1:
-		return fmt.Errorf("GATEWAY_MAX_IN_FLIGHT must be at least 1")
-	case c.MaxConnections < 1:
-		return fmt.Errorf("GATEWAY_MAX_CONNECTIONS must be at least 1")
-	case !(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 0):
-		return fmt.Errorf("GATEWAY_RATE_LIMIT must be a number of requests a second, 0 for no limit")
-	case c.RateLimit > 0 && c.RateBurst < 1:
-		return fmt.Errorf("GATEWAY_RATE_BURST must be at least 1")
-	case c.ReadTimeout < 100*time.Millisecond:
-		return fmt.Errorf("GATEWAY_READ_TIMEOUT must be at least 100ms")
-	case c.QueueMaxAge <= 0:
-		return fmt.Errorf("GATEWAY_QUEUE_MAX_AGE must be positive")
-	case c.QueueBackoff < time.Millisecond:
-		return fmt.Errorf("GATEWAY_QUEUE_BACKOFF must be at least 1ms")
-	case c.QueueMaxBackoff < c.QueueBackoff:
-		return fmt.Errorf("GATEWAY_QUEUE_MAX_BACKOFF must be at least GATEWAY_QUEUE_BACKOFF")
-	case c.QueueWorkers < 1:
-		return fmt.Errorf("GATEWAY_QUEUE_WORKERS must be at least 1")
-	case c.QueuePoll < time.Millisecond:
-		return fmt.Errorf("GATEWAY_QUEUE_POLL_INTERVAL must be at least 1ms")
-	case c.DatabaseURL == "":
-		return fmt.Errorf("GATEWAY_DATABASE_URL must name a database, or be %q to run without one", NoDatabase)
-	case c.LogFormat != "json" && c.LogFormat != "console":
-		return fmt.Errorf("GATEWAY_LOG_FORMAT must be json or console, not %q", c.LogFormat)
+	var errs []error
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
 	}
-	return nil
+	check(c.RequestTimeout <= 0, "GATEWAY_REQUEST_TIMEOUT must be positive")
+	check(c.VendorTimeout <= 0, "GATEWAY_VENDOR_TIMEOUT must be positive")
+	check(c.RetryAttempts < 1, "GATEWAY_RETRY_ATTEMPTS must be at least 1")
+	check(c.AuditMaxDays < 1, "GATEWAY_AUDIT_MAX_DAYS must be at least 1")
+	check(c.AuditFetches < 1, "GATEWAY_AUDIT_CONCURRENCY must be at least 1")
+	check(c.ShutdownDelay < 0, "GATEWAY_SHUTDOWN_DELAY must not be negative")
+	check(c.MaxBodyBytes < 1024, "GATEWAY_MAX_BODY_BYTES must be at least 1024")
+	check(c.MaxBodyBytesInFlight < c.MaxBodyBytes, "GATEWAY_MAX_BODY_BYTES_IN_FLIGHT must be at least GATEWAY_MAX_BODY_BYTES (%d)", c.MaxBodyBytes)
+	check(c.MaxInFlight < 1, "GATEWAY_MAX_IN_FLIGHT must be at least 1")
+	check(c.MaxConnections < 1, "GATEWAY_MAX_CONNECTIONS must be at least 1")
+	check(!(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 0), "GATEWAY_RATE_LIMIT must be a number of requests a second, 0 for no limit")
+	check(c.RateLimit > 0 && c.RateBurst < 1, "GATEWAY_RATE_BURST must be at least 1")
+	check(c.ReadTimeout < 100*time.Millisecond, "GATEWAY_READ_TIMEOUT must be at least 100ms")
+	check(c.QueueMaxAge <= 0, "GATEWAY_QUEUE_MAX_AGE must be positive")
+	check(c.QueueBackoff < time.Millisecond, "GATEWAY_QUEUE_BACKOFF must be at least 1ms")
+	check(c.QueueMaxBackoff < c.QueueBackoff, "GATEWAY_QUEUE_MAX_BACKOFF must be at least GATEWAY_QUEUE_BACKOFF")
+	check(c.QueueWorkers < 1, "GATEWAY_QUEUE_WORKERS must be at least 1")
+	check(c.QueuePoll < time.Millisecond, "GATEWAY_QUEUE_POLL_INTERVAL must be at least 1ms")
+	check(c.DeliveryRetention < time.Second, "GATEWAY_DELIVERY_RETENTION must be at least 1s")
+	check(c.DatabaseURL == "", "GATEWAY_DATABASE_URL must name a database, or be %q to run without one", NoDatabase)
+	check(c.LogFormat != "json" && c.LogFormat != "console", "GATEWAY_LOG_FORMAT must be json or console, not %q", c.LogFormat)
+	return errors.Join(errs...)
 }

@@ -83,3 +83,32 @@ func TestValidateRefusesNoDatabase(t *testing.T) {
 		t.Fatalf("Validate with no database URL: %v", err)
 	}
 }
+
+// Validate names every refused setting at once, so one run of `gateway check` lists them
+// all; a value that does not parse names its variable.
+func TestLoadNamesEveryProblem(t *testing.T) {
+	_, err := Load(env(map[string]string{"GATEWAY_RETRY_ATTEMPTS": "0", "GATEWAY_LOG_FORMAT": "xml", "GATEWAY_QUEUE_WORKERS": "0"}))
+	for _, name := range []string{"GATEWAY_RETRY_ATTEMPTS", "GATEWAY_LOG_FORMAT", "GATEWAY_QUEUE_WORKERS"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Load: %v; want it to name %s", err, name)
+		}
+	}
+	_, err = Load(env(map[string]string{"GATEWAY_ADDR": ":9000", "GATEWAY_REQUEST_TIMEOUT": "soon", "GATEWAY_AUDIT_MAX_DAYS": "7"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "GATEWAY_REQUEST_TIMEOUT: ") {
+		t.Errorf("Load with an unparsable duration: %v; want it to name GATEWAY_REQUEST_TIMEOUT", err)
+	}
+}
+
+// Credentials names the variables a spec marks as its credentials, in declaration order.
+func TestCredentials(t *testing.T) {
+	type spec struct {
+		BaseURL string `env:"X_BASE_URL, default=https://x.invalid"`
+		Key     string `env:"X_KEY" credential:"true"`
+		Map     string `env:"X_MAP"`
+		Secret  string `env:"X_SECRET, default=s" credential:"true"`
+		Other   string
+	}
+	if got := Credentials(spec{}); strings.Join(got, ",") != "X_KEY,X_SECRET" {
+		t.Fatalf("Credentials = %q, want X_KEY, X_SECRET", got)
+	}
+}

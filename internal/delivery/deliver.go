@@ -30,9 +30,9 @@ type delivery struct {
 	// delivery records as delivered.
 	fields model.PendingFields
 	// received is when the gateway received the request: the update's sequence.
-	received  time.Time
-	async     bool
-	requestID string
+	received time.Time
+	async    bool
+	origin   model.Origin
 	// deferred are the vendors whose keys are still to be resolved: they are queued.
 	deferred map[model.Vendor]error
 }
@@ -44,7 +44,7 @@ type delivery struct {
 // An error means the store could not be read and nothing was sent.
 func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, error) {
 	if !s.canQueue() {
-		return s.fanout.Deliver(ctx, d.u, d.plans), nil
+		return stamped(s.fanout.Deliver(ctx, d.u, d.plans)), nil
 	}
 	waiting, err := s.queue.Waiting(ctx, d.u.CustomerID)
 	if err != nil {
@@ -57,7 +57,10 @@ func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, 
 			now[i].Request = nil
 		}
 	}
-	res := s.fanout.Deliver(ctx, d.u, now)
+	// A delivery the queue takes over is counted in the metrics as queued, not failed.
+	ctx, settle := fanout.Defer(ctx)
+	res := stamped(s.fanout.Deliver(ctx, d.u, now))
+	defer func() { settle(res.Results) }()
 
 	// The request's deadline may be spent on vendors that did not answer; queueing gets
 	// its own.
@@ -75,6 +78,18 @@ func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, 
 	}
 	res.Outcome = model.Summarize(res.Results)
 	return res, nil
+}
+
+// stamped marks when each vendor that answered ok accepted the update.
+func stamped(res model.UpdateResult) model.UpdateResult {
+	now := time.Now().UTC()
+	for v, r := range res.Results {
+		if r.Status == model.StatusOK && r.DeliveredAt == nil {
+			r.DeliveredAt = &now
+			res.Results[v] = r
+		}
+	}
+	return res
 }
 
 // held answers the planned vendors that are queued instead of sent now, with why.
@@ -109,7 +124,7 @@ func (s *Service) deferredReason(v model.Vendor, err error) string {
 // update already delivered every field; or, when the store fails, r as it was (failed, so
 // the caller retries).
 func (s *Service) enqueue(ctx context.Context, d delivery, vendor model.Vendor, r model.VendorResult, why string, at time.Time) model.VendorResult {
-	until, err := s.queue.Enqueue(ctx, d.u.CustomerID, vendor, d.fields, d.requestID, at)
+	until, err := s.queue.Enqueue(ctx, d.u.CustomerID, vendor, d.fields, d.origin, at)
 	if errors.Is(err, model.ErrSuperseded) {
 		r.Status, r.Reason = model.StatusSkipped, "a newer update already delivered every field of this one"
 		return r

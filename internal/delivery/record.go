@@ -40,7 +40,8 @@ func (s *Service) record(reqCtx context.Context, req Request, fields []string, q
 		"vendors":      statuses,
 		"refs_changed": changedRefs,
 	})
-	if err := s.store.RecordUpdate(ctx, e, req.CustomerID, delivered); err != nil {
+	rec := model.UpdateRecord{UpdateResult: res, Caller: req.Caller, ReceivedAt: req.Received.UTC()}
+	if err := s.store.RecordUpdate(ctx, e, rec, delivered); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
 	}
 }
@@ -48,33 +49,43 @@ func (s *Service) record(reqCtx context.Context, req Request, fields []string, q
 // resultUndeliverable is the audit result of an update refused with 422: nothing was sent.
 const resultUndeliverable = "undeliverable"
 
-// refused writes an update refused with 422 (nothing sent) to the audit trail: the fields it
-// carried and the fields and vendors the refusal named, never the messages, which may quote
-// a value. Other errors are malformed requests or the gateway's own failures, not updates.
-func (s *Service) refused(reqCtx context.Context, req Request, fields []string, err error) {
+// refused writes an update refused with 422 (nothing sent) to the audit trail and keeps it
+// for GET /updates: the fields it carried and the fields and vendors the refusal named,
+// never the messages, which may quote a value. It reports whether it was recorded. Other
+// errors are malformed requests or the gateway's own failures, not updates.
+func (s *Service) refused(reqCtx context.Context, req Request, fields []string, err error) bool {
 	var errs model.FieldErrors
 	if s.store == nil || model.CodeOf(err) != model.EUndeliverable || !errors.As(err, &errs) {
-		return
+		return false
 	}
 	ctx, cancel := detached(reqCtx)
 	defer cancel()
 	refused := make([]map[string]string, 0, len(errs))
+	rec := model.UpdateRecord{
+		UpdateResult: model.UpdateResult{UpdateID: req.UpdateID, CustomerID: req.CustomerID, Outcome: model.OutcomeUndeliverable,
+			Results: map[model.Vendor]model.VendorResult{}},
+		Caller: req.Caller, ReceivedAt: req.Received.UTC(),
+	}
 	for _, e := range errs {
 		refused = append(refused, map[string]string{"field": e.Field, "vendor": string(e.Vendor)})
+		rec.Refused = append(rec.Refused, model.RefusedField{Field: e.Field, Vendor: e.Vendor})
 	}
 	e := updateEvent(req, resultUndeliverable, map[string]any{
 		"fields":  fields,
 		"refused": refused,
 	})
-	if err := s.store.RecordEvent(ctx, e); err != nil {
+	if err := s.store.RecordUpdate(ctx, e, rec, nil); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
+		return false
 	}
+	return true
 }
 
 // updateEvent is a customer_update audit event of the gateway's, naming the request and
 // the caller that sent it.
 func updateEvent(req Request, result string, details map[string]any) model.AuditEvent {
 	details["request_id"] = req.RequestID
+	details["update_id"] = req.UpdateID
 	details["caller"] = req.Caller
 	return model.AuditEvent{
 		Source:     model.SourceGateway,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/fanout"
@@ -22,9 +23,9 @@ import (
 type Store interface {
 	Refs(ctx context.Context, customerID string) (model.VendorRefs, bool, error)
 	MergeRefs(ctx context.Context, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error)
-	// RecordUpdate writes the update's audit event and, per vendor, the fields delivered.
-	RecordUpdate(ctx context.Context, e model.AuditEvent, customerID string, delivered map[model.Vendor]model.PendingFields) error
-	RecordEvent(ctx context.Context, e model.AuditEvent) error
+	// RecordUpdate writes the update's audit event, the update as answered (for GET
+	// /updates) and, per vendor, the fields delivered, together.
+	RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error
 }
 
 // Queue is the durable delivery queue (internal/queue implements it).
@@ -34,7 +35,7 @@ type Queue interface {
 	// Enqueue merges fields into what waits for the customer at vendor, first tried at
 	// at, and answers until when it is tried; model.ErrSuperseded when every field is
 	// older than what the vendor already has.
-	Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (time.Time, error)
+	Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, origin model.Origin, at time.Time) (time.Time, error)
 	// FirstRetry is when a delivery that just failed is tried again.
 	FirstRetry() time.Time
 }
@@ -84,10 +85,14 @@ type Request struct {
 	Caller string
 	// Received is when the gateway received it: the update's sequence among others.
 	Received time.Time
+	// UpdateID names the update (a UUIDv7); Update gives it one when empty.
+	UpdateID string
 }
 
 // Answer is what the update came to.
 type Answer struct {
+	// Result is the answer; its UpdateID is set for every update that was recorded, a
+	// refused one too (then Result holds nothing else).
 	Result model.UpdateResult
 	// AsyncApplied is true when the caller's wish for an asynchronous answer was honoured.
 	AsyncApplied bool
@@ -98,15 +103,22 @@ type Answer struct {
 // *model.Error (unavailable: a vendor could not resolve the customer's keys), anything
 // else internal. A refused update that was not a dry run is recorded.
 func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
+	if req.UpdateID == "" && !req.DryRun {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return Answer{}, &model.Error{Code: model.EInternal, Err: err}
+		}
+		req.UpdateID = id.String()
+	}
 	sent := newSent(req.Body)
 	u, err := model.Prepare(req.CustomerID, req.Body, s.region)
 	var undeliverable model.FieldErrors
 	if err != nil && (u == nil || !errors.As(err, &undeliverable)) {
-		return Answer{}, s.refuse(ctx, req, sent, err)
+		return s.refuse(ctx, req, sent, err)
 	}
 	if undeliverable != nil {
 		// A 422 names every offending field at once: what the vendors would refuse too.
-		return Answer{}, s.refuse(ctx, req, sent, s.withVendorRefusals(u, undeliverable))
+		return s.refuse(ctx, req, sent, s.withVendorRefusals(u, undeliverable))
 	}
 	if err := s.recall(ctx, u); err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
@@ -118,7 +130,7 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 	defer cancel()
 	plans, err := s.plan(dctx, u, req.DryRun, &sent)
 	if err != nil {
-		return Answer{}, s.refuse(ctx, req, sent, err)
+		return s.refuse(ctx, req, sent, err)
 	}
 	if req.DryRun {
 		return Answer{Result: s.fanout.DryRun(u, plans)}, nil
@@ -144,12 +156,13 @@ func (s *Service) withVendorRefusals(u *model.Update, errs model.FieldErrors) mo
 	return errs
 }
 
-// refuse records a refused update (unless a dry run) and answers err.
-func (s *Service) refuse(ctx context.Context, req Request, sent sent, err error) error {
-	if !req.DryRun {
-		s.refused(ctx, req, sent.fields, err)
+// refuse records a refused update (unless a dry run) and answers err, with the update's id
+// when it was recorded.
+func (s *Service) refuse(ctx context.Context, req Request, sent sent, err error) (Answer, error) {
+	if req.DryRun || !s.refused(ctx, req, sent.fields, err) {
+		return Answer{}, err
 	}
-	return err
+	return Answer{Result: model.UpdateResult{UpdateID: req.UpdateID, CustomerID: req.CustomerID}}, err
 }
 
 // send remembers the refs the caller sent, delivers (and, with the queue, queues) the
@@ -159,7 +172,7 @@ func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans 
 	if err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}
-	d := delivery{u: u, plans: plans, received: req.Received, requestID: req.RequestID, deferred: sent.deferred}
+	d := delivery{u: u, plans: plans, received: req.Received, origin: model.Origin{RequestID: req.RequestID, UpdateID: req.UpdateID}, deferred: sent.deferred}
 	d.async = s.canQueue() && req.Async
 	if s.canQueue() {
 		if d.fields, err = model.QueuedFields(sent.body, req.Received.UnixNano()); err != nil {
@@ -170,6 +183,7 @@ func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans 
 	if err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}
+	res.UpdateID = req.UpdateID
 	logOutcome(ctx, res)
 	s.record(ctx, req, sent.fields, d.fields, res, changedRefs)
 	return Answer{Result: res, AsyncApplied: d.async && res.Outcome == model.OutcomeQueued}, nil

@@ -89,9 +89,10 @@ func (v *keyed) contacts() []string {
 
 // memStore keeps refs and events in memory.
 type memStore struct {
-	mu     sync.Mutex
-	refs   map[string]model.VendorRefs
-	events []model.AuditEvent
+	mu      sync.Mutex
+	refs    map[string]model.VendorRefs
+	events  []model.AuditEvent
+	updates []model.UpdateRecord
 }
 
 func (s *memStore) Refs(_ context.Context, c string) (model.VendorRefs, bool, error) {
@@ -108,14 +109,11 @@ func (s *memStore) MergeRefs(_ context.Context, c string, refs model.VendorRefs)
 	return merged.Clone(), changed, nil
 }
 
-func (s *memStore) RecordUpdate(_ context.Context, e model.AuditEvent, _ string, _ map[model.Vendor]model.PendingFields) error {
-	return s.RecordEvent(context.Background(), e)
-}
-
-func (s *memStore) RecordEvent(_ context.Context, e model.AuditEvent) error {
+func (s *memStore) RecordUpdate(_ context.Context, e model.AuditEvent, u model.UpdateRecord, _ map[model.Vendor]model.PendingFields) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, e)
+	s.updates = append(s.updates, u)
 	return nil
 }
 
@@ -127,7 +125,7 @@ type memQueue struct {
 
 func (q *memQueue) Waiting(context.Context, string) ([]model.Vendor, error) { return nil, nil }
 func (q *memQueue) FirstRetry() time.Time                                   { return time.Now() }
-func (q *memQueue) Enqueue(_ context.Context, _ string, v model.Vendor, _ model.PendingFields, _ string, _ time.Time) (time.Time, error) {
+func (q *memQueue) Enqueue(_ context.Context, _ string, v model.Vendor, _ model.PendingFields, _ model.Origin, _ time.Time) (time.Time, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queued = append(q.queued, v)

@@ -220,9 +220,30 @@ func (f *Fanout) send(ctx context.Context, v *vendor, p model.Plan) model.Vendor
 	}
 	ms := time.Since(start).Milliseconds()
 	r.DurationMS, r.Attempts = &ms, int(attempts.Load())
-	zerolog.Ctx(ctx).Info().Str("vendor", string(p.Vendor)).Str("status", string(r.Status)).
-		Int("attempts", r.Attempts).Int64("duration_ms", ms).Msg("vendor delivery")
+	logDelivery(zerolog.Ctx(ctx), p.Vendor, r, err)
 	return r
+}
+
+// logDelivery writes one vendor delivery's line: its status, attempts and duration and, when
+// it did not succeed, the vendor's code and message, the gateway's reason and the error
+// itself (a transport error names the host: the logs are where that belongs). Never a field
+// value: the request's body is not logged.
+func logDelivery(log *zerolog.Logger, v model.Vendor, r model.VendorResult, err error) {
+	ev := log.Info()
+	if r.Status != model.StatusOK {
+		ev = log.Warn()
+	}
+	ev = ev.Str("vendor", string(v)).Str("status", string(r.Status)).Int("attempts", r.Attempts)
+	if r.DurationMS != nil {
+		ev = ev.Int64("duration_ms", *r.DurationMS)
+	}
+	if r.Error != nil {
+		ev = ev.Int("vendor_code", r.Error.Code).Str("vendor_message", r.Error.Message)
+	}
+	if r.Reason != "" {
+		ev = ev.Str("reason", r.Reason)
+	}
+	ev.AnErr("error", err).Msg("vendor delivery")
 }
 
 // statusOf is the status a call's error ends a delivery with.

@@ -144,7 +144,8 @@ func Recover(v model.Vendor) Wrapper {
 	}
 }
 
-// Observe tells observe (nil: nobody) how each call ended and how long it took.
+// Observe tells observe (nil: nobody) how each call ended and how long it took; in a
+// context of Defer's, once the delivery is settled.
 func Observe(v model.Vendor, observe Observer) Wrapper {
 	return func(next vendors.Call) vendors.Call {
 		if observe == nil {
@@ -153,7 +154,12 @@ func Observe(v model.Vendor, observe Observer) Wrapper {
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
 			start := time.Now()
 			body, err := next(ctx, req)
-			observe(v, model.VendorResult{Status: statusOf(err)}, time.Since(start))
+			o := observation{observe: observe, vendor: v, status: statusOf(err), took: time.Since(start)}
+			if d, ok := ctx.Value(deferredKey{}).(*deferred); ok {
+				d.hold(o)
+			} else {
+				observe(v, model.VendorResult{Status: o.status}, o.took)
+			}
 			return body, err
 		}
 	}

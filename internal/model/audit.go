@@ -34,6 +34,8 @@ const (
 	KindCustomerUpdate AuditKind = "customer_update"
 	// KindVendorDelivery is the outcome of a delivery the gateway queued and sent later.
 	KindVendorDelivery AuditKind = "vendor_delivery"
+	// KindDeliveryAction is an operator's retry or cancellation of a queued delivery.
+	KindDeliveryAction AuditKind = "delivery_action"
 )
 
 // AuditEvent is one normalised event of the audit trail.

@@ -20,6 +20,8 @@ const (
 	StatusRejected Status = "rejected"
 	StatusFailed   Status = "failed"
 	StatusQueued   Status = "queued"
+	// StatusCancelled is a queued delivery an operator gave up (DELETE /deliveries/{id}).
+	StatusCancelled Status = "cancelled"
 	// StatusDryRun is a vendor a dry run would have sent to.
 	StatusDryRun Status = "dry_run"
 )
@@ -34,6 +36,9 @@ const (
 	OutcomePartial Outcome = "partial" // 207
 	OutcomeFailed  Outcome = "failed"  // 502
 	OutcomeDryRun  Outcome = "dry_run" // 200
+	// OutcomeUndeliverable is an update refused with 422, as GET /updates/{id} shows it:
+	// nothing was sent.
+	OutcomeUndeliverable Outcome = "undeliverable"
 )
 
 // HTTPStatus is the status code an outcome answers with.
@@ -127,13 +132,17 @@ type VendorResult struct {
 	Warnings   []string `json:"warnings"`
 	Reason     string   `json:"reason,omitempty"`
 	// QueuedUntil is, for a queued delivery, when the gateway stops trying.
-	QueuedUntil *time.Time   `json:"queued_until,omitempty"`
+	QueuedUntil *time.Time `json:"queued_until,omitempty"`
+	// DeliveredAt is when the vendor accepted the update.
+	DeliveredAt *time.Time   `json:"delivered_at,omitempty"`
 	Error       *VendorError `json:"error,omitempty"`
 	Request     *RequestView `json:"request,omitempty"`
 }
 
 // UpdateResult is the answer to a customer update.
 type UpdateResult struct {
+	// UpdateID names the update for GET /updates/{update_id}; a dry run has none.
+	UpdateID   string                  `json:"update_id,omitempty"`
 	CustomerID string                  `json:"customer_id"`
 	Outcome    Outcome                 `json:"outcome"`
 	Results    map[Vendor]VendorResult `json:"results"`
@@ -146,7 +155,7 @@ func Summarize(results map[Vendor]VendorResult) Outcome {
 		switch r.Status {
 		case StatusOK:
 			ok++
-		case StatusRejected, StatusFailed:
+		case StatusRejected, StatusFailed, StatusCancelled:
 			bad++
 		case StatusQueued:
 			queued++

@@ -31,7 +31,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := range b.N {
-				if _, err := q.Enqueue(b.Context(), fmt.Sprintf("c-%d", i), ladiFlow, fields, "", time.Now()); err != nil {
+				if _, err := q.Enqueue(b.Context(), fmt.Sprintf("c-%d", i), ladiFlow, fields, model.Origin{}, time.Now()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -43,6 +43,12 @@ type Config struct {
 	PollInterval time.Duration
 	// SendTimeout bounds one background delivery (all its attempts), like a request's deadline.
 	SendTimeout time.Duration
+	// DeliveryRetention is how long the fields of a delivery that ended without success
+	// are kept for an operator's retry (GATEWAY_DELIVERY_RETENTION); 0: for ever.
+	DeliveryRetention time.Duration
+	// Webhook, with Payload, sends update.completed webhooks; nil: none are sent.
+	Webhook Notifier
+	Payload Payload
 }
 
 // Sender sends one queued delivery: the update use case (internal/delivery), the same
@@ -60,6 +66,9 @@ type Queue struct {
 	client *river.Client[*sql.Tx]
 	log    zerolog.Logger
 	now    func() time.Time
+	// stopPurge ends the retention purge Start began; purged is closed when it has.
+	stopPurge context.CancelFunc
+	purged    chan struct{}
 }
 
 // deliverArgs is a River job: send what waits for one customer at one vendor.
@@ -90,6 +99,12 @@ func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &webhookWorker{q: q}); err != nil {
+		return nil, err
+	}
+	if cfg.Webhook != nil {
+		st.OnCompleted(q.notifyCompleted)
+	}
 	client, err := river.NewClient(st.RiverDriver(), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
@@ -119,12 +134,27 @@ func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
 // rather than to New because it enqueues through this queue: the two are built in turn.
 func (q *Queue) Start(ctx context.Context, sender Sender) error {
 	q.sender = sender
-	return q.client.Start(ctx)
+	if err := q.client.Start(ctx); err != nil {
+		return err
+	}
+	if q.cfg.DeliveryRetention > 0 {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopPurge, q.purged = cancel, make(chan struct{})
+		go func() {
+			defer close(q.purged)
+			q.purge(pctx, purgeInterval(q.cfg.DeliveryRetention))
+		}()
+	}
+	return nil
 }
 
 // Stop lets running deliveries finish until ctx ends, then cancels them; a cancelled
 // delivery is retried by the next process, since its row is still there.
 func (q *Queue) Stop(ctx context.Context) error {
+	if q.stopPurge != nil {
+		q.stopPurge()
+		<-q.purged
+	}
 	if err := q.client.Stop(ctx); err == nil {
 		return nil
 	}
@@ -142,23 +172,28 @@ func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor,
 // Enqueue merges fields into what waits for the customer at vendor and makes sure a job
 // will send it, first at at (now for a delivery that was not tried yet, now plus the
 // backoff for one that just failed). It answers until when the merged delivery is tried.
-func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, at time.Time) (time.Time, error) {
-	p, err := q.store.QueueDelivery(ctx, customerID, vendor, fields, requestID, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
-		// Unique per customer and vendor: a merge into a waiting row inserts nothing when
-		// its job is live, and gives it one if it ever lost it.
-		opts := &river.InsertOpts{
-			MaxAttempts: maxAttempts,
-			UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
-		}
-		// River inserts any job given a ScheduledAt as "scheduled", and only its leader's
-		// scheduler (every 5 s) makes it available: a delivery due now goes in available.
-		if at.After(q.now()) {
-			opts.ScheduledAt = at
-		}
-		_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, opts)
-		return err
+func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, origin model.Origin, at time.Time) (time.Time, error) {
+	p, err := q.store.QueueDelivery(ctx, customerID, vendor, fields, origin, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
+		return q.insertJob(ctx, tx, customerID, vendor, at)
 	})
 	return p.ExpiresAt, err
+}
+
+// insertJob makes sure, in tx, of a job that sends what waits for the customer at vendor,
+// first at at. It is unique per customer and vendor: a merge into a waiting row inserts
+// nothing when its job is live, and gives it one if it ever lost it.
+func (q *Queue) insertJob(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, at time.Time) error {
+	opts := &river.InsertOpts{
+		MaxAttempts: maxAttempts,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
+	}
+	// River inserts any job given a ScheduledAt as "scheduled", and only its leader's
+	// scheduler (every 5 s) makes it available: a delivery due now goes in available.
+	if at.After(q.now()) {
+		opts.ScheduledAt = at
+	}
+	_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, opts)
+	return err
 }
 
 // FirstRetry is when a delivery that just failed in a request is tried again.

@@ -119,7 +119,7 @@ func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if _, err := q.Enqueue(b.t.Context(), customer, ladiFlow, fields, fmt.Sprintf("req-%d", seq), time.Now()); err != nil {
+	if _, err := q.Enqueue(b.t.Context(), customer, ladiFlow, fields, model.Origin{RequestID: fmt.Sprintf("req-%d", seq)}, time.Now()); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -437,7 +437,7 @@ func TestQueuedFieldsADirectDeliveryOvertookAreNotSent(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
-		if err := b.store.RecordUpdate(t.Context(), e, "c-1", map[model.Vendor]model.PendingFields{ladiFlow: newer}); err != nil {
+		if err := b.store.RecordUpdate(t.Context(), e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: "c-1"}}, map[model.Vendor]model.PendingFields{ladiFlow: newer}); err != nil {
 			t.Fatal(err)
 		}
 		b.sim.SetFault(ladiFlow, vendorsim.Fault{})

@@ -4,14 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/delivery"
+	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
 // worker sends one customer's pending delivery to one vendor.
@@ -32,7 +37,9 @@ func (w *worker) NextRetry(job *river.Job[deliverArgs]) time.Time {
 func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	q := w.q
 	c, v := job.Args.CustomerID, job.Args.Vendor
-	log := q.log.With().Str("vendor", string(v)).Int64("job", job.ID).Logger()
+	// Not the vendor: the lines of the pipeline below (fanout's "vendor delivery") name it
+	// themselves, and a key twice in one JSON line is read differently by every reader.
+	log := q.log.With().Int64("job", job.ID).Str("customer_id", loggedCustomerID(c)).Logger()
 	ctx = log.WithContext(ctx)
 
 	p, ok, err := q.store.PendingDelivery(ctx, c, v)
@@ -53,6 +60,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		}
 		return nil
 	}
+	// The delivery's lines and its calls to the vendor (X-Request-Id) carry the request id
+	// of the newest update merged into it; its lines carry every one's.
+	id := newestRequestID(p.RequestIDs)
+	log = log.With().Str("request_id", id).Strs("request_ids", p.RequestIDs).Logger()
+	ctx = vendorhttp.WithRequestID(log.WithContext(ctx), id)
 	// A newer update may have reached the vendor directly since these were queued.
 	delivered, err := q.store.Delivered(ctx, c, v)
 	if err != nil {
@@ -60,9 +72,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	}
 	fields := p.Fields.Since(delivered)
 	r := model.VendorResult{Status: model.StatusSkipped, Reason: "a newer update already delivered every field"}
+	expired := false
 	if len(fields) > 0 {
-		r = q.sender.DeliverQueued(ctx, queued(p, fields))
+		// The attempt's calls are counted in the metrics as what the delivery comes to:
+		// queued while the queue keeps trying, failed once it gives up.
+		sctx, settle := fanout.Defer(ctx)
+		r = q.sender.DeliverQueued(sctx, queued(p, fields))
 		p.Attempts++
+		// The time limit is checked after an attempt, so a delivery that waited out a
+		// gateway outage still gets its chance.
+		expired = q.now().After(p.ExpiresAt)
+		settle(map[model.Vendor]model.VendorResult{v: {Status: attemptStatus(r.Status, expired)}})
 	}
 	switch r.Status {
 	case model.StatusOK, model.StatusSkipped:
@@ -78,20 +98,65 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		}
 		return nil
 	case model.StatusRejected:
+		outcome(log.Warn(), v, p, r).Msg("queued delivery rejected; given up")
 		return q.giveUp(ctx, job, p, r)
 	}
-	// The time limit is checked after an attempt, so a delivery that waited out a
-	// gateway outage still gets its chance.
-	if q.now().After(p.ExpiresAt) {
+	if expired {
 		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+r.Why()
+		outcome(log.Warn(), v, p, r).Msg("queued delivery failed past its time limit; given up")
 		return q.giveUp(ctx, job, p, r)
 	}
 	if err := q.store.NoteAttempt(ctx, c, v, r.Why()); err != nil {
-		log.Error().Err(err).Msg("note delivery attempt")
+		log.Error().Err(err).Str("vendor", string(v)).Msg("note delivery attempt")
 	}
 	delay := q.retryDelay(p.Attempts)
-	log.Warn().Str("status", string(r.Status)).Int("attempts", p.Attempts).Dur("retry_in", delay).Msg("queued delivery failed; will retry")
+	outcome(log.Warn(), v, p, r).Dur("retry_in", delay).Msg("queued delivery failed; will retry")
 	return river.JobSnooze(delay)
+}
+
+// outcome adds to ev what one attempt of a queued delivery to vendor v came to: its status,
+// the delivery's attempts, and, from the vendor, its code and message, else the gateway's
+// reason. Never a field value.
+func outcome(ev *zerolog.Event, v model.Vendor, p store.Pending, r model.VendorResult) *zerolog.Event {
+	ev = ev.Str("vendor", string(v)).Str("status", string(r.Status)).Int("attempts", p.Attempts)
+	if r.Error != nil {
+		ev = ev.Int("vendor_code", r.Error.Code).Str("vendor_message", r.Error.Message)
+	}
+	if r.Reason != "" {
+		ev = ev.Str("reason", r.Reason)
+	}
+	return ev
+}
+
+// attemptStatus is what one background attempt that ended with status counts as in the
+// metrics: a failure the queue retries is still queued.
+func attemptStatus(status model.Status, expired bool) model.Status {
+	if status == model.StatusFailed && !expired {
+		return model.StatusQueued
+	}
+	return status
+}
+
+// newestRequestID is the id of the newest request merged into a delivery (ids are kept
+// oldest first), "" when none was noted.
+func newestRequestID(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[len(ids)-1]
+}
+
+// loggedCustomerID is a customer id as a log line may hold it: an id that may be an email
+// address (it holds an @) keeps only its first character before the @, since no log line
+// holds an email.
+func loggedCustomerID(id string) string {
+	local, domain, ok := strings.Cut(id, "@")
+	if !ok {
+		return id
+	}
+	_, n := utf8.DecodeRuneInString(local)
+	local = local[:n]
+	return local + "***@" + domain
 }
 
 // giveUp removes the delivery tried (tried.Version), completes its job and records why, all
@@ -115,6 +180,9 @@ func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], tried s
 // together.
 func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult) error {
 	if err := completeJob(ctx, tx, job); err != nil {
+		return err
+	}
+	if err := q.store.EndDeliveryTx(ctx, tx, p, r, q.now()); err != nil {
 		return err
 	}
 	return q.store.RecordEventTx(ctx, tx, q.sender.QueuedEvent(queued(p, p.Fields), r, q.now()))

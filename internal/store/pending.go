@@ -17,10 +17,14 @@ import (
 
 // Pending is one vendor's waiting delivery for one customer: every queued update merged.
 type Pending struct {
+	// DeliveryID names the delivery from its first queueing until it ends.
+	DeliveryID string
 	CustomerID string
 	Vendor     model.Vendor
 	Fields     model.PendingFields
 	RequestIDs []string
+	// UpdateIDs are the updates merged into the delivery, oldest first.
+	UpdateIDs []string
 	// Version grows with each merge; Finish removes the row only at the version sent.
 	Version   int64
 	QueuedAt  time.Time
@@ -44,7 +48,7 @@ type TxFunc func(tx *sql.Tx) error
 // maxRequestIDs is how many request ids a pending delivery keeps for its audit event.
 const maxRequestIDs = 50
 
-const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error"
+const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error, delivery_id, update_ids"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
 // when none waits, and runs then in the same transaction (the queue makes sure of a job
@@ -53,38 +57,12 @@ const pendingColumns = "customer_id, vendor, fields, request_ids, version, queue
 // now+maxAge: the newest update merged in gets the whole time limit. Its version moves to at
 // least now in Unix nanoseconds, so a row made again after one was removed never repeats a
 // version a slow sender still holds.
-func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, requestID string, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
+func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, origin model.Origin, now time.Time, maxAge time.Duration, then TxFunc) (Pending, error) {
 	var p Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
-			return err
-		}
-		delivered, err := readDelivered(ctx, tx, customerID, vendor)
+		var err error
+		p, err = s.queueTx(ctx, tx, customerID, vendor, fields, []model.Origin{origin}, "", now, maxAge)
 		if err != nil {
-			return err
-		}
-		if fields = fields.Since(delivered); len(fields) == 0 {
-			return ErrSuperseded
-		}
-		// The no-op upsert creates an empty row or locks the existing one and reads it, in
-		// one statement both engines run alike: concurrent merges queue on the row lock.
-		p, err = scanPending(tx.QueryRowContext(ctx, `
-			INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at)
-			VALUES ($1, $2, '[]', '[]', 0, $3, $3)
-			ON CONFLICT (customer_id, vendor) DO UPDATE SET version = pending_deliveries.version
-			RETURNING `+pendingColumns, customerID, string(vendor), nanos(now)))
-		if err != nil {
-			return err
-		}
-		p.Fields = p.Fields.Merge(fields)
-		if requestID != "" && !slices.Contains(p.RequestIDs, requestID) {
-			// The newest ones: a customer updated all through a long outage must not
-			// grow the row without bound.
-			p.RequestIDs = append(p.RequestIDs, requestID)[max(0, len(p.RequestIDs)+1-maxRequestIDs):]
-		}
-		p.Version = max(p.Version+1, now.UnixNano())
-		p.ExpiresAt = now.Add(maxAge)
-		if err := writePending(ctx, tx, p); err != nil {
 			return err
 		}
 		return then(tx)
@@ -96,6 +74,58 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 		return Pending{}, fmt.Errorf("store: queue delivery: %w", err)
 	}
 	return p, nil
+}
+
+// queueTx is QueueDelivery's work inside tx: the fields merged into the customer's pending
+// delivery for vendor (made, named id or a new UUIDv7, when none waits), each origin's
+// request and update ids noted.
+func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration) (Pending, error) {
+	if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+		return Pending{}, err
+	}
+	delivered, err := readDelivered(ctx, tx, customerID, vendor)
+	if err != nil {
+		return Pending{}, err
+	}
+	if fields = fields.Since(delivered); len(fields) == 0 {
+		return Pending{}, ErrSuperseded
+	}
+	if id == "" {
+		if id, err = newID(); err != nil {
+			return Pending{}, err
+		}
+	}
+	// The no-op upsert creates an empty row or locks the existing one and reads it, in
+	// one statement both engines run alike: concurrent merges queue on the row lock.
+	p, err := scanPending(tx.QueryRowContext(ctx, `
+		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at, delivery_id)
+		VALUES ($1, $2, '[]', '[]', 0, $3, $3, $4)
+		ON CONFLICT (customer_id, vendor) DO UPDATE SET version = pending_deliveries.version
+		RETURNING `+pendingColumns, customerID, string(vendor), nanos(now), id))
+	if err != nil {
+		return Pending{}, err
+	}
+	p.Fields = p.Fields.Merge(fields)
+	for _, o := range origins {
+		// The newest ones: a customer updated all through a long outage must not grow
+		// the row without bound.
+		p.RequestIDs = appendNewest(p.RequestIDs, o.RequestID)
+		p.UpdateIDs = appendNewest(p.UpdateIDs, o.UpdateID)
+	}
+	p.Version = max(p.Version+1, now.UnixNano())
+	p.ExpiresAt = now.Add(maxAge)
+	if err := writePending(ctx, tx, p); err != nil {
+		return Pending{}, err
+	}
+	return p, nil
+}
+
+// appendNewest adds id to ids once, keeping the newest maxRequestIDs.
+func appendNewest(ids []string, id string) []string {
+	if id == "" || slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)[max(0, len(ids)+1-maxRequestIDs):]
 }
 
 // lockDelivery makes the transactions that change one customer's pending delivery for one
@@ -133,19 +163,29 @@ func writePending(ctx context.Context, tx *sql.Tx, p Pending) error {
 	if err != nil {
 		return err
 	}
+	updates, err := json.Marshal(p.UpdateIDs)
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `
-		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6
+		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6, update_ids = $7, delivery_id = $8
 		WHERE customer_id = $1 AND vendor = $2`,
-		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt))
+		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt), string(updates), p.DeliveryID)
 	return err
 }
 
 func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
 	var p Pending
-	var vendor, fields, ids string
+	var vendor, fields, ids, updates string
 	var queued, expires int64
-	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError); err != nil {
+	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates); err != nil {
 		return Pending{}, err
+	}
+	if err := json.Unmarshal([]byte(updates), &p.UpdateIDs); err != nil {
+		return Pending{}, fmt.Errorf("pending update ids: %w", err)
+	}
+	if p.DeliveryID == "" {
+		p.DeliveryID = legacyDeliveryID(p.CustomerID, vendor, queued)
 	}
 	p.Vendor, p.QueuedAt, p.ExpiresAt = model.Vendor(vendor), fromNanos(queued), fromNanos(expires)
 	if err := json.Unmarshal([]byte(fields), &p.Fields); err != nil {
@@ -207,12 +247,25 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2 AND version = $3`,
-			customerID, string(vendor), version)
-		if done, err = affectedOne(res, err); err != nil || !done {
+		var updates string
+		err := tx.QueryRowContext(ctx, `DELETE FROM pending_deliveries WHERE customer_id = $1 AND vendor = $2 AND version = $3 RETURNING update_ids`,
+			customerID, string(vendor), version).Scan(&updates)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		if err := s.markDelivered(ctx, tx, customerID, map[model.Vendor]model.PendingFields{vendor: sent}); err != nil {
+		done = true
+		var ids []string
+		if err := json.Unmarshal([]byte(updates), &ids); err != nil {
+			return fmt.Errorf("pending update ids: %w", err)
+		}
+		var last string
+		if len(ids) > 0 {
+			last = ids[len(ids)-1]
+		}
+		if err := s.markDelivered(ctx, tx, customerID, last, time.Now(), map[model.Vendor]model.PendingFields{vendor: sent}); err != nil {
 			return err
 		}
 		return then(tx)
@@ -307,12 +360,18 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 
 // RecordUpdate records an update's audit event and, for each vendor that received it
 // directly, the fields delivered, in one transaction.
-func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, customerID string, delivered map[model.Vendor]model.PendingFields) error {
+//
+// With an UpdateID, u is kept for GET /updates/{update_id} in the same transaction, and the
+// vendors in delivered become the customer's last update there.
+func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := recordEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		return s.markDelivered(ctx, tx, customerID, delivered)
+		if err := s.markDelivered(ctx, tx, u.CustomerID, u.UpdateID, time.Now(), delivered); err != nil {
+			return err
+		}
+		return s.keepUpdate(ctx, tx, u)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)
@@ -345,7 +404,12 @@ func readDelivered(ctx context.Context, db queryer, customerID string, vendor mo
 // markDelivered records, per vendor, the fields delivered to it: one statement, each leaf
 // keeping the newer of its stored and given sequences. Rows are written in a fixed order, so
 // two updates of one customer never lock each other's rows the other way round.
-func (s *Store) markDelivered(ctx context.Context, tx *sql.Tx, customerID string, delivered map[model.Vendor]model.PendingFields) error {
+//
+// With an updateID, each vendor's last update becomes updateID, delivered at at.
+func (s *Store) markDelivered(ctx context.Context, tx *sql.Tx, customerID, updateID string, at time.Time, delivered map[model.Vendor]model.PendingFields) error {
+	if err := s.noteLastUpdate(ctx, tx, customerID, updateID, at, slices.Sorted(maps.Keys(delivered))); err != nil {
+		return err
+	}
 	var values []string
 	var args []any
 	for _, v := range slices.Sorted(maps.Keys(delivered)) {

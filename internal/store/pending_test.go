@@ -34,13 +34,13 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 		t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 		jobs := 0
 		job := func(*sql.Tx) error { jobs++; return nil }
-		first, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), "req-1", t0, time.Hour, job)
+		first, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com","full_name":"A"}`, 1), model.Origin{RequestID: "req-1"}, t0, time.Hour, job)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// A newer update merged in: its value wins, the older field stays, the time limit
 		// restarts from the newer update.
-		second, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "req-2", t0.Add(time.Minute), time.Hour, job)
+		second, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), model.Origin{RequestID: "req-2"}, t0.Add(time.Minute), time.Hour, job)
 		if err != nil || second.Version <= first.Version {
 			t.Fatalf("second queue: version %d after %d, err %v", second.Version, first.Version, err)
 		}
@@ -78,10 +78,10 @@ func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 		}
 		// What was sent is now delivered: the same update queued again is superseded, a
 		// row made again gets a version the old sender cannot match.
-		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), "", t0.Add(2*time.Minute), time.Hour, noJob); !errors.Is(err, ErrSuperseded) {
+		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"b@example.com"}`, 2), model.Origin{}, t0.Add(2*time.Minute), time.Hour, noJob); !errors.Is(err, ErrSuperseded) {
 			t.Fatalf("queueing what was delivered: %v, want ErrSuperseded", err)
 		}
-		again, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), "", t0.Add(3*time.Minute), time.Hour, noJob)
+		again, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"c@example.com"}`, 3), model.Origin{}, t0.Add(3*time.Minute), time.Hour, noJob)
 		if err != nil || again.Version == second.Version || again.Version == first.Version {
 			t.Fatalf("a row made again reuses a version: %d (before %d, %d), err %v", again.Version, first.Version, second.Version, err)
 		}
@@ -94,7 +94,7 @@ func TestQueueDeliveryRollsBackWithItsJob(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		boom := errors.New("job insert failed")
-		_, err := s.QueueDelivery(t.Context(), "c-1", happyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, func(*sql.Tx) error { return boom })
+		_, err := s.QueueDelivery(t.Context(), "c-1", happyTalk, fieldsOf(t, `{"email":"a@example.com"}`, 1), model.Origin{}, time.Now(), time.Hour, func(*sql.Tx) error { return boom })
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want the job's", err)
 		}
@@ -108,14 +108,14 @@ func TestDropDelivery(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
-		first, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
+		first, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"email":"a@example.com"}`, 1), model.Origin{}, time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.NoteAttempt(ctx, "c-1", engageLab, "EngageLab answered 500"); err != nil {
 			t.Fatal(err)
 		}
-		second, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), "", time.Now(), time.Hour, noJob)
+		second, err := s.QueueDelivery(ctx, "c-1", engageLab, fieldsOf(t, `{"phone":"+821012345678"}`, 2), model.Origin{}, time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestQueueDeliveryConcurrentMergesLoseNothing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				body := fmt.Sprintf(`{"attributes":{"a%d":"v"}}`, i)
-				_, err := s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, body, int64(i+1)), "", time.Now(), time.Hour, noJob)
+				_, err := s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, body, int64(i+1)), model.Origin{}, time.Now(), time.Hour, noJob)
 				errs <- err
 			})
 		}
@@ -176,10 +176,10 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 		ctx := t.Context()
 		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
 		newer := map[model.Vendor]model.PendingFields{ladiFlow: fieldsOf(t, `{"email":"new@example.com"}`, 20)}
-		if err := s.RecordUpdate(ctx, e, "c-1", newer); err != nil {
+		if err := s.RecordUpdate(ctx, e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: "c-1"}}, newer); err != nil {
 			t.Fatal(err)
 		}
-		p, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), "", time.Now(), time.Hour, noJob)
+		p, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"old@example.com","full_name":"Kim"}`, 10), model.Origin{}, time.Now(), time.Hour, noJob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func TestQueueDeliveryLeavesOutWhatANewerUpdateDelivered(t *testing.T) {
 			t.Fatalf("queued %v, want only full_name", got)
 		}
 		// Another vendor did not receive the newer update: it keeps everything.
-		p, err = s.QueueDelivery(ctx, "c-1", happyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), "", time.Now(), time.Hour, noJob)
+		p, err = s.QueueDelivery(ctx, "c-1", happyTalk, fieldsOf(t, `{"email":"old@example.com"}`, 10), model.Origin{}, time.Now(), time.Hour, noJob)
 		if err != nil || fmt.Sprint(p.Fields.Names()) != "[email]" {
 			t.Fatalf("HappyTalk queued %v, err %v", p.Fields.Names(), err)
 		}
@@ -203,7 +203,7 @@ func TestFinishIfNothingPending(t *testing.T) {
 		if waiting, err := s.FinishIfNothingPending(ctx, "c-1", ladiFlow, finish); err != nil || waiting || !ran {
 			t.Fatalf("nothing pending: waiting %v, ran %v, err %v", waiting, ran, err)
 		}
-		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob); err != nil {
+		if _, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), model.Origin{}, time.Now(), time.Hour, noJob); err != nil {
 			t.Fatal(err)
 		}
 		ran = false
@@ -234,7 +234,7 @@ func TestPendingChangesTakeTurns(t *testing.T) {
 		<-finishing
 		queued := make(chan error, 1)
 		go func() {
-			_, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), "", time.Now(), time.Hour, noJob)
+			_, err := s.QueueDelivery(ctx, "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), model.Origin{}, time.Now(), time.Hour, noJob)
 			queued <- err
 		}()
 		select {
@@ -258,7 +258,7 @@ func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
 		var p Pending
 		var err error
 		for i := range maxRequestIDs + 5 {
-			p, err = s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, int64(i+1)), fmt.Sprintf("req-%d", i), time.Now(), time.Hour, noJob)
+			p, err = s.QueueDelivery(t.Context(), "c-1", ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, int64(i+1)), model.Origin{RequestID: fmt.Sprintf("req-%d", i)}, time.Now(), time.Hour, noJob)
 			if err != nil {
 				t.Fatal(err)
 			}

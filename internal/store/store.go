@@ -39,6 +39,8 @@ type Store struct {
 	// PostgreSQL and for an in-memory SQLite database.
 	w, r  *sql.DB
 	lease time.Duration
+	// completed runs when an update's last queued delivery ends (OnCompleted).
+	completed CompletedFunc
 }
 
 // Option adjusts a store at Open.

@@ -50,11 +50,16 @@ type Config struct {
 	// user and password; EngageLab is enabled only when both are set.
 	APIKey    string
 	APISecret string
+	// NoAutoRegister turns off the euid's resolution: a customer whose euid the gateway
+	// does not know is skipped, like any vendor without keys, and EngageLab's register call
+	// (which creates the user there) is never made.
+	NoAutoRegister bool
 }
 
 // Adapter speaks EngageLab's MA user API. It is safe for concurrent use.
 type Adapter struct {
 	enabled     bool
+	register    bool
 	contactURL  string
 	registerURL string
 	// header is the template every request's header is cloned from, with the Basic
@@ -79,6 +84,7 @@ func New(cfg Config, client *http.Client) *Adapter {
 	h.Set(authHeader, basicAuth(cfg.APIKey, cfg.APISecret))
 	return &Adapter{
 		enabled:     cfg.APIKey != "" && cfg.APISecret != "",
+		register:    !cfg.NoAutoRegister,
 		contactURL:  base + contactPath,
 		registerURL: base + registerPath,
 		header:      h,

@@ -31,10 +31,11 @@ type registerAnswer struct {
 	} `json:"data"`
 }
 
-// NeedsKeys reports whether EngageLab is configured, u carries a contact (email or phone)
-// and no euid is known: what resolving the euid from the canonical customer id cures.
+// NeedsKeys reports whether EngageLab is configured with its register call allowed
+// (ENGAGELAB_AUTO_REGISTER), u carries a contact (email or phone) and no euid is known:
+// what resolving the euid from the canonical customer id cures.
 func (a *Adapter) NeedsKeys(u *model.Update) bool {
-	if !a.enabled || (u.Fields.Email == nil && u.Fields.Phone == nil) {
+	if !a.enabled || !a.register || (u.Fields.Email == nil && u.Fields.Phone == nil) {
 		return false
 	}
 	return engageLabEUID(u) == 0

@@ -8,10 +8,10 @@ import (
 	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
-// Env is HappyTalk's part of the gateway's environment.
+// Env is HappyTalk's part of the gateway's environment; the credential enables HappyTalk.
 type Env struct {
 	BaseURL      string `env:"HAPPYTALK_BASE_URL, default=https://customer.happytalk.io"`
-	Token        string `env:"HAPPYTALK_TOKEN"`
+	Token        string `env:"HAPPYTALK_TOKEN" credential:"true"`
 	GenderFormat string `env:"HAPPYTALK_GENDER_FORMAT, default=code"`
 	Timezone     string `env:"HAPPYTALK_TIMEZONE, default=Asia/Seoul"`
 	ParameterMap string `env:"HAPPYTALK_PARAMETER_MAP"`

@@ -5,10 +5,10 @@ import (
 	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
-// Env is LadiFlow's part of the gateway's environment.
+// Env is LadiFlow's part of the gateway's environment; the credential enables LadiFlow.
 type Env struct {
 	BaseURL string `env:"LADIFLOW_BASE_URL, default=https://api.service.ladiflow.com"`
-	APIKey  string `env:"LADIFLOW_API_KEY"`
+	APIKey  string `env:"LADIFLOW_API_KEY" credential:"true"`
 }
 
 // FromEnv builds the adapter from the environment getenv reads.

@@ -57,8 +57,9 @@ func NewClient() *http.Client {
 	}
 }
 
-// Do sends req and returns the HTTP status and the body (at most MaxResponseBytes). A call
-// whose ctx has no deadline gets DefaultTimeout. Its errors never carry the credentials a
+// Do sends req and returns the HTTP status and the body (at most MaxResponseBytes), with
+// X-Request-Id set to ctx's request id (WithRequestID) when it has one. A call whose ctx
+// has no deadline gets DefaultTimeout. Its errors never carry the credentials a
 // base URL may hold (https://user:secret@host): the URL they name is RedactURL's.
 func Do(ctx context.Context, c *http.Client, req *model.Request) (int, []byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
@@ -72,6 +73,9 @@ func Do(ctx context.Context, c *http.Client, req *model.Request) (int, []byte, e
 	}
 	for k, vs := range req.Header {
 		hr.Header[k] = vs
+	}
+	if id := RequestID(ctx); id != "" {
+		hr.Header.Set(RequestIDHeader, id)
 	}
 	resp, err := c.Do(hr)
 	if err != nil {
