@@ -43,6 +43,9 @@ func startVendors(t *testing.T) simVendors {
 		// One attempt per request and short background delays keep the test short.
 		"GATEWAY_RETRY_ATTEMPTS=1", "GATEWAY_REQUEST_TIMEOUT=3s",
 		"GATEWAY_QUEUE_BACKOFF=100ms", "GATEWAY_QUEUE_MAX_BACKOFF=500ms", "GATEWAY_QUEUE_POLL_INTERVAL=50ms",
+		// The vendors are down on purpose, which opens each vendor's breaker: its default
+		// 30 s cooldown, not the queue, would then decide when the deliveries arrive.
+		"GATEWAY_BREAKER_COOLDOWN=500ms",
 	}}
 	var sims []vendorsim.Vendor
 	for _, p := range registered {
