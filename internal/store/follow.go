@@ -35,12 +35,6 @@ func newID() (string, error) {
 	return id.String(), nil
 }
 
-// legacyDeliveryID names a delivery queued before deliveries had ids: the same name on
-// every read, from what identifies it.
-func legacyDeliveryID(customerID, vendor string, queuedAt int64) string {
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(customerID+"\x1f"+vendor+"\x1f"+strconv.FormatInt(queuedAt, 10))).String()
-}
-
 // lockUpdates makes the transactions that record an update and end its deliveries take
 // turns on PostgreSQL, so one of them always sees the other's rows and the update's end is
 // noticed exactly once. Ids are locked in order, so two transactions never wait on each
@@ -68,10 +62,12 @@ func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord
 	if err := s.lockUpdates(ctx, tx, []string{u.UpdateID}); err != nil {
 		return err
 	}
+	results := make(map[model.Vendor]model.VendorResult, len(u.Results))
 	for v, r := range u.Results {
 		r.Request = nil // a dry run's view is never kept
-		u.Results[v] = r
+		results[v] = r
 	}
+	u.Results = results
 	answer, err := json.Marshal(u)
 	if err != nil {
 		return err

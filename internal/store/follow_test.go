@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
 // completions records what the store's completion hook was called with.
@@ -406,4 +407,32 @@ func TestCustomerView(t *testing.T) {
 			t.Fatalf("refs: %+v", c.VendorRefs)
 		}
 	})
+}
+
+// A delivery waiting when migration 00006 runs gets an id of its own, found by that id:
+// listed, and given up by it.
+func TestWaitingDeliveryMigratesWithAnID(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			url := e.Fresh(t)
+			db := migratedTo(t, url, 5)
+			if _, err := db.ExecContext(t.Context(), `INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at)
+				VALUES ('c-1', 'ladiflow', '[]', '["req-1"]', 7, 1764580000000000001, 1764583600000000001)`); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(t.Context(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ds, _, err := s.ListDeliveries(t.Context(), model.DeliveryFilter{Limit: 10})
+			if err != nil || len(ds) != 1 || ds[0].DeliveryID != "legacy-1764580000000000001-ladiflow" || ds[0].Status != model.StatusQueued {
+				t.Fatalf("after the migration: %+v %v", ds, err)
+			}
+			if _, err := s.CancelDelivery(t.Context(), ds[0].DeliveryID, "x", time.Now(), actionOf("cancelled")); err != nil {
+				t.Fatalf("cancel the migrated delivery by its id: %v", err)
+			}
+		})
+	}
 }

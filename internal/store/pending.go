@@ -184,9 +184,7 @@ func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
 	if err := json.Unmarshal([]byte(updates), &p.UpdateIDs); err != nil {
 		return Pending{}, fmt.Errorf("pending update ids: %w", err)
 	}
-	if p.DeliveryID == "" {
-		p.DeliveryID = legacyDeliveryID(p.CustomerID, vendor, queued)
-	}
+
 	p.Vendor, p.QueuedAt, p.ExpiresAt = model.Vendor(vendor), fromNanos(queued), fromNanos(expires)
 	if err := json.Unmarshal([]byte(fields), &p.Fields); err != nil {
 		return Pending{}, fmt.Errorf("pending fields: %w", err)

@@ -23,9 +23,11 @@ CREATE TABLE update_results (
 
 -- A waiting delivery is named by delivery_id (a UUIDv7 given when its row is made; every
 -- merge keeps it) and lists the updates merged into it. A row queued before this migration
--- has none yet: the store names it from its customer, vendor and queued_at when read.
+-- is named from when it was queued (nanoseconds) and its vendor: unique in practice, and
+-- the same on both engines.
 ALTER TABLE pending_deliveries ADD COLUMN delivery_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_deliveries ADD COLUMN update_ids TEXT NOT NULL DEFAULT '[]';
+UPDATE pending_deliveries SET delivery_id = 'legacy-' || CAST(queued_at AS TEXT) || '-' || vendor;
 CREATE INDEX pending_deliveries_by_id ON pending_deliveries (delivery_id);
 
 -- Deliveries that ended without success (failed, rejected, cancelled), for an operator to
