@@ -5,7 +5,7 @@ REDOCLY_VERSION     := 2.77.0
 SPECTRAL_VERSION    := 6.16.3
 IMAGE               ?= customer-gateway
 
-.PHONY: run sandbox test fuzz lint build docker ci
+.PHONY: run sandbox test fuzz bench lint build docker ci
 
 run: ## the gateway, configured by the environment
 	go run ./cmd/gateway
@@ -18,6 +18,9 @@ test: ## every test, with the race detector
 
 fuzz: ## every fuzzer, a bounded count of new random inputs each (not part of the gate)
 	bash .ci/fuzz
+
+bench: ## the gateway side by side with a bare net/http fan-out, on loopback (cmd/bench; BENCHFLAGS=-n 1000 ...)
+	go run ./cmd/bench $(BENCHFLAGS)
 
 lint: ## gofmt, go vet, staticcheck and the OpenAPI linters, as .ci/run runs them
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

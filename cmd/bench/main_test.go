@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	// Fields 14 and 15 (utime, stime) are 1500 and 250 in every good line.
+	tail := " S 1 1234 1234 0 -1 4194560 3513 0 0 0 1500 250 0 0 20 0 9 0 123456 1203456000 5678 18446744073709551615"
+	for _, tc := range []struct {
+		name, line string
+		want       int64
+		wantErr    bool
+	}{
+		{name: "plain", line: "1234 (gateway)" + tail, want: 1750},
+		{name: "spaces and parentheses in the name", line: "1234 (a b) (c))" + tail, want: 1750},
+		{name: "newline at the end", line: "1234 (gateway)" + tail + "\n", want: 1750},
+		{name: "no name", line: "1234 gateway" + tail, wantErr: true},
+		{name: "cut short", line: "1234 (gateway) S 1 1234 1234 0 -1 4194560 3513 0 0 0 1500", wantErr: true},
+		{name: "not a number", line: "1234 (gateway) S 1 1234 1234 0 -1 4194560 3513 0 0 0 x 250 0", wantErr: true},
+		{name: "negative", line: "1234 (gateway) S 1 1234 1234 0 -1 4194560 3513 0 0 0 -5 250 0", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStat(tc.line)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("parseStat = %d, want an error", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("parseStat = %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+	if d := ticksToDuration(1750); d != 17500*time.Millisecond {
+		t.Errorf("ticksToDuration(1750) = %v, want 17.5s", d)
+	}
+}
+
+// TestCPUTimeGrows reads this very process's /proc stat while it burns CPU: the count must
+// move within a few seconds.
+func TestCPUTimeGrows(t *testing.T) {
+	t.Parallel()
+	before, err := cpuTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for time.Now().Before(deadline) {
+		for i := range 1_000_000 {
+			x += i
+		}
+		now, err := cpuTime(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			return
+		}
+	}
+	t.Fatalf("CPU time stayed at %v for 10 s of work (%d)", before, x)
+}
+
+func msec(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[len(hundred)-1-i] = msec(i + 1) // descending: percentile must sort
+	}
+	ten := []time.Duration{msec(7), msec(3), msec(10), msec(1), msec(5), msec(2), msec(9), msec(4), msec(8), msec(6)}
+	for _, tc := range []struct {
+		name string
+		ds   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"none", nil, 50, 0},
+		{"one p50", []time.Duration{msec(5)}, 50, msec(5)},
+		{"one p99", []time.Duration{msec(5)}, 99, msec(5)},
+		{"hundred p50", hundred, 50, msec(50)},
+		{"hundred p99", hundred, 99, msec(99)},
+		{"hundred p100", hundred, 100, msec(100)},
+		{"ten p50", ten, 50, msec(5)},
+		{"ten p99", ten, 99, msec(10)},
+		{"ten p1", ten, 1, msec(1)},
+	} {
+		if got := percentile(tc.ds, tc.p); got != tc.want {
+			t.Errorf("%s: percentile = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if ten[0] != msec(7) {
+		t.Error("percentile sorted its argument")
+	}
+}
+
+func TestTable(t *testing.T) {
+	t.Parallel()
+	rows := []row{
+		{system: "bare", label: "bare", updates: 1000, took: time.Second, p50: msec(3), p99: msec(9), serverCPU: 300 * time.Millisecond, stubCPU: 100 * time.Millisecond},
+		{system: "none", label: "none", updates: 1000, took: 2 * time.Second, p50: msec(6), p99: msec(18), serverCPU: 600 * time.Millisecond, stubCPU: 100 * time.Millisecond},
+		{system: "sqlite", label: "sqlite", updates: 2000, took: 4 * time.Second, serverCPU: 3 * time.Second, stubCPU: 200 * time.Millisecond},
+	}
+	for _, tc := range []struct {
+		row, base string
+		want      float64
+	}{
+		{"bare", "bare", 1}, {"none", "bare", 2}, {"sqlite", "bare", 5}, {"sqlite", "none", 2.5}, {"bare", "none", 0.5},
+	} {
+		i := slices.IndexFunc(rows, func(r row) bool { return r.system == tc.row })
+		if got, ok := ratio(rows, rows[i], tc.base); !ok || got != tc.want {
+			t.Errorf("ratio(%s, %s) = %v, %v; want %v", tc.row, tc.base, got, ok, tc.want)
+		}
+	}
+	if _, ok := ratio(rows[1:], rows[1], "bare"); ok {
+		t.Error("ratio to a system that was not run is ok")
+	}
+
+	var out bytes.Buffer
+	printTable(&out, rows)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{
+		"| bare | 1,000 | 3.0 ms | 9.0 ms | 300 | 1.00x | 0.50x | 100 |",
+		"| none | 500 | 6.0 ms | 18.0 ms | 600 | 2.00x | 1.00x | 100 |",
+		"| sqlite | 500 | 0.0 ms | 0.0 ms | 1,500 | 5.00x | 2.50x | 100 |",
+	}
+	if len(lines) != 2+len(want) || !slices.Equal(lines[2:], want) {
+		t.Errorf("table:\n%s\nwant rows:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+
+	out.Reset()
+	printTable(&out, rows[2:])
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n")[2]; got != "| sqlite | 500 | 0.0 ms | 0.0 ms | 1,500 | - | - | 100 |" {
+		t.Errorf("without the bases: %q", got)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	t.Parallel()
+	for x, want := range map[float64]string{0: "0", 999.4: "999", 999.6: "1,000", 12345.6: "12,346", 1234567: "1,234,567", -4321: "-4,321"} {
+		if got := thousands(x); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", x, got, want)
+		}
+	}
+}
+
+func TestQueuedMetric(t *testing.T) {
+	t.Parallel()
+	page := `# HELP gateway_deliveries_queued_total something else
+gateway_deliveries_queued_total 99
+# HELP gateway_deliveries_queued Vendor deliveries waiting in the durable queue.
+# TYPE gateway_deliveries_queued gauge
+gateway_deliveries_queued 42
+go_goroutines 17
+`
+	if n, err := queuedMetric(strings.NewReader(page)); err != nil || n != 42 {
+		t.Errorf("queuedMetric = %v, %v; want 42", n, err)
+	}
+	if n, err := queuedMetric(strings.NewReader("go_goroutines 17\n")); err == nil {
+		t.Errorf("queuedMetric without the gauge = %v, want an error", n)
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		read    addrFunc
+		line    string
+		want    string
+		wantErr bool
+	}{
+		{"stub", listeningAddr, "listening 127.0.0.1:41234", "127.0.0.1:41234", false},
+		{"stub, other line", listeningAddr, "stub: something", "", false},
+		{"gateway", gatewayAddr, `{"level":"info","addr":"127.0.0.1:8080","vendors":["happytalk","ladiflow","engagelab"],"message":"gateway listening"}`, "127.0.0.1:8080", false},
+		{"gateway, other line", gatewayAddr, `{"level":"info","message":"sandbox: started"}`, "", false},
+		{"gateway, not JSON", gatewayAddr, `gateway listening`, "", false},
+		{"gateway, a vendor missing", gatewayAddr, `{"addr":"127.0.0.1:8080","vendors":["happytalk","ladiflow"],"message":"gateway listening"}`, "", true},
+	} {
+		got, err := tc.read(tc.line)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: %q, %v; want %q (error: %v)", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil || o.n != 3000 || o.c != 32 || o.warmup != 300 || !slices.Equal(o.systems, []string{"bare", "none", "sqlite", "async"}) {
+		t.Errorf("defaults: %+v, %v", o, err)
+	}
+	if o, err := parseFlags([]string{"-systems", "none, bare"}, &bytes.Buffer{}); err != nil || !slices.Equal(o.systems, []string{"none", "bare"}) {
+		t.Errorf("-systems none,bare: %v, %v", o.systems, err)
+	}
+	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"}} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+func TestServerEnv(t *testing.T) {
+	t.Parallel()
+	got := serverEnv([]string{"PATH=/bin", "GATEWAY_AUTH=x", "HAPPYTALK_TOKEN=t", "LADIFLOW_API_KEY=k", "ENGAGELAB_API_KEY=k", "HOME=/h"})
+	if !slices.Equal(got, []string{"PATH=/bin", "HOME=/h"}) {
+		t.Errorf("serverEnv = %q", got)
+	}
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/customergateway/gateway/internal/vendorsim/engagelab"
+	"github.com/customergateway/gateway/internal/vendorsim/happytalk"
+	"github.com/customergateway/gateway/internal/vendorsim/ladiflow"
+)
+
+// system is one thing measured: how to start it, and whether its updates are queued.
+type system struct {
+	name  string // as -systems spells it
+	label string // as the table shows it
+	async bool   // send Prefer: respond-async, then wait for the queue to drain
+	start func(ctx context.Context, b *bench) (*process, error)
+}
+
+var systems = []system{
+	{name: "bare", label: "a bare `net/http` fan-out (`cmd/bench/baseline`)", start: startBaseline},
+	{name: "none", label: "the gateway, `GATEWAY_DATABASE_URL=none`", start: startGateway("none")},
+	{name: "sqlite", label: "the gateway, default SQLite store", start: startGateway("sqlite")},
+	{name: "async", label: "the gateway, SQLite, `Prefer: respond-async` (request window only)", async: true, start: startGateway("async")},
+}
+
+func systemNames() []string {
+	var names []string
+	for _, s := range systems {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func systemNamed(name string) system {
+	for _, s := range systems {
+		if s.name == name {
+			return s
+		}
+	}
+	panic("bench: no system " + name) // parseFlags accepts only known names
+}
+
+// bench is one run: the options, the built binaries, the stub vendors.
+type bench struct {
+	opts   options
+	body   []byte
+	dir    string   // the run's directory: binaries, logs, databases
+	env    []string // every server's environment before its own variables
+	stub   *process
+	stderr io.Writer
+}
+
+func (b *bench) bin(name string) string { return filepath.Join(b.dir, "bin", name) }
+
+// build compiles the three programs the run starts, once.
+func (b *bench) build(ctx context.Context, root string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(b.dir, "bin")+string(filepath.Separator),
+		"./cmd/gateway", "./cmd/bench/baseline", "./cmd/bench/stub")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, b.stderr, b.stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+	return nil
+}
+
+func (b *bench) stubURL() string { return "http://" + b.stub.addr }
+
+func startBaseline(ctx context.Context, b *bench) (*process, error) {
+	return startProcess(ctx, "bare", b.dir, b.bin("baseline"), []string{"-addr", "127.0.0.1:0", "-vendors", b.stubURL()}, b.env, listeningAddr)
+}
+
+// startGateway starts the gateway pointed at the stub vendors with the sandbox accounts'
+// credentials, without authentication or a rate limit, on the store the system names.
+func startGateway(name string) func(context.Context, *bench) (*process, error) {
+	return func(ctx context.Context, b *bench) (*process, error) {
+		db := "none"
+		if name != "none" {
+			db = "sqlite://" + filepath.Join(b.dir, name+".db") // an absolute path: sqlite:///...
+		}
+		vars := map[string]string{
+			"GATEWAY_ADDR":         "127.0.0.1:0",
+			"GATEWAY_AUTH":         "none",
+			"GATEWAY_RATE_LIMIT":   "0",
+			"GATEWAY_DATABASE_URL": db,
+			// --sandbox's map, so the example's attributes reach HappyTalk as they do there.
+			"HAPPYTALK_PARAMETER_MAP": "tier:parameter1,note:user_parameter",
+		}
+		maps.Copy(vars, happytalk.SandboxEnv(b.stubURL()))
+		maps.Copy(vars, ladiflow.SandboxEnv(b.stubURL()))
+		maps.Copy(vars, engagelab.SandboxEnv(b.stubURL()))
+		env := append([]string{}, b.env...)
+		for k, v := range vars {
+			env = append(env, k+"="+v)
+		}
+		return startProcess(ctx, name, b.dir, b.bin("gateway"), nil, env, gatewayAddr)
+	}
+}
+
+// measure starts sys, warms it up, and measures one window of updates.
+func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
+	p, err := sys.start(ctx, b)
+	if err != nil {
+		return row{}, "", err
+	}
+	defer p.stop()
+	base := "http://" + p.addr
+	l := newLoad(base, b.body, sys.async, b.opts.c)
+	defer l.client.CloseIdleConnections()
+
+	if b.opts.warmup > 0 {
+		if w := l.send(ctx, 1, b.opts.warmup, b.opts.c); w.failures > 0 {
+			return row{}, "", fmt.Errorf("warm-up: %d of %d updates failed, the first: %s (log: %s)", w.failures, b.opts.warmup, w.failure, p.tail())
+		}
+	}
+	if sys.async {
+		// The warm-up's deliveries go out before the window, so it starts on an empty queue.
+		if _, err := drain(ctx, base, b.opts.drainTimeout); err != nil {
+			return row{}, "", fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	server0, stub0, err := b.cpu(p)
+	if err != nil {
+		return row{}, "", err
+	}
+	w := l.send(ctx, b.opts.warmup+1, b.opts.n, b.opts.c)
+	server1, stub1, err := b.cpu(p)
+	if err != nil {
+		return row{}, "", err
+	}
+	if w.failures > 0 {
+		return row{}, "", fmt.Errorf("%d of %d updates failed, the first: %s", w.failures, b.opts.n, w.failure)
+	}
+	r := row{
+		system: sys.name, label: sys.label, updates: len(w.latencies), took: w.took,
+		p50: percentile(w.latencies, 50), p99: percentile(w.latencies, 99),
+		serverCPU: server1 - server0, stubCPU: stub1 - stub0,
+	}
+	if !sys.async {
+		return r, "", nil
+	}
+	took, err := drain(ctx, base, b.opts.drainTimeout)
+	if err != nil {
+		return row{}, "", err
+	}
+	server2, _, err := b.cpu(p)
+	if err != nil {
+		return row{}, "", err
+	}
+	note := fmt.Sprintf("%s: the %s queued deliveries had all gone out %.1f s after the request window "+
+		"(%s updates/s delivered from the first request to the empty queue); server CPU-µs per update "+
+		"including the deliveries: %s.", sys.name, thousands(float64(3*r.updates)), took.Seconds(),
+		thousands(float64(r.updates)/(w.took+took).Seconds()), thousands(perUpdate(server2-server0, r.updates)))
+	return r, note, nil
+}
+
+// cpu reads the CPU used so far by p and by the stub vendors.
+func (b *bench) cpu(p *process) (server, stub time.Duration, err error) {
+	if server, err = cpuTime(p.pid()); err != nil {
+		return 0, 0, err
+	}
+	if stub, err = cpuTime(b.stub.pid()); err != nil {
+		return 0, 0, err
+	}
+	return server, stub, nil
+}
+
+// drain waits until the gateway's /metrics says no delivery is queued, polling every 100 ms
+// (each scrape counts the queue, so not more often), and answers how long that took.
+func drain(ctx context.Context, base string, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last := -1.0
+	for {
+		n, err := queued(ctx, base)
+		if err != nil && ctx.Err() == nil {
+			return 0, err
+		}
+		if err == nil && n == 0 {
+			return time.Since(start), nil
+		}
+		if err == nil {
+			last = n
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the queue did not drain within %v (%v deliveries still queued)", timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// queued asks the gateway's /metrics for gateway_deliveries_queued.
+func queued(ctx context.Context, base string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	return queuedMetric(resp.Body)
+}
+
+// queuedMetric reads the value of gateway_deliveries_queued from a Prometheus text
+// exposition.
+func queuedMetric(r io.Reader) (float64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && name == "gateway_deliveries_queued" {
+			return strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/metrics has no gateway_deliveries_queued")
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// row is one system's measured window.
+type row struct {
+	system    string // its -systems name
+	label     string // what it is, for the table
+	updates   int    // answered with the wanted status
+	took      time.Duration
+	p50, p99  time.Duration
+	serverCPU time.Duration // the system's own process, over the window
+	stubCPU   time.Duration // the stub vendors, over the window
+}
+
+func (r row) rate() float64 {
+	if r.took <= 0 {
+		return 0
+	}
+	return float64(r.updates) / r.took.Seconds()
+}
+
+// cpuPerUpdate is the server's CPU per update in µs.
+func (r row) cpuPerUpdate() float64 { return perUpdate(r.serverCPU, r.updates) }
+
+func perUpdate(cpu time.Duration, updates int) float64 {
+	if updates == 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(updates)
+}
+
+// ratio is r's CPU per update over that of the row named base, and false when there is no
+// such row or it used no CPU.
+func ratio(rows []row, r row, base string) (float64, bool) {
+	for _, b := range rows {
+		if b.system == base && b.cpuPerUpdate() > 0 {
+			return r.cpuPerUpdate() / b.cpuPerUpdate(), true
+		}
+	}
+	return 0, false
+}
+
+// printTable writes rows as a Markdown table, with the ratios to the bare fan-out and to
+// the gateway without a store.
+func printTable(w io.Writer, rows []row) {
+	fmt.Fprintln(w, "| system | updates/s | p50 | p99 | server CPU-µs per update | vs the bare fan-out | vs the gateway without store | stub vendors' CPU-µs per update |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.label,
+			thousands(r.rate()), ms(r.p50), ms(r.p99), thousands(r.cpuPerUpdate()),
+			times(ratio(rows, r, "bare")), times(ratio(rows, r, "none")), thousands(perUpdate(r.stubCPU, r.updates)))
+	}
+}
+
+func times(x float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", x)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+// thousands rounds x and groups its digits: 12345.6 is "12,346".
+func thousands(x float64) string {
+	s := fmt.Sprintf("%.0f", x)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
