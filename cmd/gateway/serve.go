@@ -16,6 +16,7 @@ import (
 	"github.com/customergateway/gateway/internal/auth"
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/queue"
+	"github.com/customergateway/gateway/internal/tracing"
 )
 
 // serve wires the gateway from the environment and serves until ctx is cancelled, then
@@ -55,11 +56,17 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
+	tracingOn, stopTracing, err := tracing.Setup(ctx, getenv, moduleVersion())
+	if err != nil {
+		return err
+	}
+	defer flushTraces(stopTracing, logger)
 	w, err := wire(ctx, cfg, getenv, logger, contract)
 	if err != nil {
 		return err
 	}
 	deps := withLimits(w.deps, cfg)
+	deps.Tracing = tracingOn
 	if authn != nil {
 		deps.Auth = authn // only a real one: an interface holding a nil pointer is not nil
 	}
@@ -115,6 +122,15 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// flushTraces sends the spans still buffered, within a few seconds, at the end of serve.
+func flushTraces(stop func(context.Context) error, logger zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		logger.Warn().Err(err).Msg("flush traces")
+	}
 }
 
 // withLimits is deps with the request limits of cfg (DESIGN.md 7).

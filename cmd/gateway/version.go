@@ -44,3 +44,11 @@ func versionLine(info *debug.BuildInfo, ok bool) string {
 	}
 	return "gateway " + version + " (" + strings.Join(extra, ", ") + ")"
 }
+
+// moduleVersion is the version the binary was built from, for the traces' service.version.
+func moduleVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}

@@ -519,6 +519,9 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 	b.Run("no store", func(b *testing.B) {
 		benchPut(b, newTestGateway(b, gatewayOptions{}), "/customers/c-42")
 	})
+	b.Run("no store, traced", func(b *testing.B) { // every span exported to a local endpoint
+		benchPut(b, newTestGateway(b, gatewayOptions{tracing: true}), "/customers/c-42")
+	})
 	for _, e := range templates.Engines() { // PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set
 		b.Run("store/"+e.Name, func(b *testing.B) {
 			benchPut(b, newTestGateway(b, gatewayOptions{queue: true, dbURL: e.Fresh(b)}), "/customers/c-42")

@@ -21,6 +21,7 @@ import (
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/tracing"
 	"github.com/customergateway/gateway/internal/vendors/engagelab"
 	"github.com/customergateway/gateway/internal/vendors/happytalk"
 	"github.com/customergateway/gateway/internal/vendors/ladiflow"
@@ -102,6 +103,8 @@ type gatewayOptions struct {
 	holdQueue bool
 	// queueConfig changes the test queue's configuration (short delays) before it is built.
 	queueConfig func(*queue.Config)
+	// tracing exports every span to an OTLP endpoint that takes and drops them.
+	tracing bool
 }
 
 func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
@@ -186,6 +189,9 @@ func newTestGateway(t testing.TB, opts gatewayOptions) *testGateway {
 		}
 	}
 	deps.Updates, deps.Audit = svc, audit.New(acfg, sources...)
+	if opts.tracing {
+		deps.Tracing = traceToSink(t)
+	}
 	h := NewServer(deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -258,4 +264,24 @@ func (g *testGateway) received() int {
 		n += len(g.sim.Received(v))
 	}
 	return n
+}
+
+// traceToSink sets the global tracer provider up to export to an OTLP endpoint that drops
+// what it is sent, as a local collector would take it, until the test ends.
+func traceToSink(t testing.TB) bool {
+	t.Helper()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL}
+	on, stop, err := tracing.Setup(context.Background(), func(k string) string { return env[k] }, "test")
+	if err != nil || !on {
+		t.Fatalf("tracing setup: %v %v", on, err)
+	}
+	t.Cleanup(func() {
+		_ = stop(context.Background())
+		sink.Close()
+	})
+	return on
 }

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/customergateway/gateway/internal/tracing"
 	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
@@ -141,7 +144,11 @@ func withRequestID(logger zerolog.Logger) func(http.Handler) http.Handler {
 				id = uuid.NewString()
 			}
 			w.Header().Set(RequestIDHeader, id)
-			l := logger.With().Str("request_id", id).Logger()
+			lc := logger.With().Str("request_id", id)
+			if trace := tracing.TraceID(r.Context()); trace != "" {
+				lc = lc.Str("trace_id", trace) // the server span otelhttp started (NewServer)
+			}
+			l := lc.Logger()
 			ctx := context.WithValue(l.WithContext(r.Context()), requestIDKey, id)
 			// Every vendor call made for the request carries the id too (vendorhttp.Do).
 			ctx = vendorhttp.WithRequestID(ctx, id)
@@ -161,6 +168,7 @@ func accessLog(observe func(route, method string, status int, d time.Duration)) 
 			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), noteKey, note)))
 			d := time.Since(start)
 			route := routeLabel(r)
+			nameSpan(r, route)
 			if observe != nil {
 				observe(route, methodLabel(r.Method), ww.Status(), d)
 			}
@@ -252,4 +260,13 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// nameSpan names the request's server span by its route, known only once chi routed it
+// (a bounded name: the pattern, never the path).
+func nameSpan(r *http.Request, route string) {
+	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+		span.SetName(r.Method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
+	}
 }

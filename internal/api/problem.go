@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/tracing"
 )
 
 // problemBase prefixes every problem type; the types are documented in the README.
@@ -15,14 +16,16 @@ const problemBase = "https://customer-gateway.dev/problems/"
 
 // Problem is an RFC 9457 problem details answer.
 type Problem struct {
-	Type      string             `json:"type"`
-	Title     string             `json:"title"`
-	Status    int                `json:"status"`
-	Detail    string             `json:"detail,omitempty"`
-	RequestID string             `json:"request_id,omitempty"`
-	Errors    []model.FieldError `json:"errors,omitempty"`
-	Source    string             `json:"source,omitempty"`
-	Window    *ProblemWindow     `json:"window,omitempty"`
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// TraceID is the request's trace, when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT).
+	TraceID string             `json:"trace_id,omitempty"`
+	Errors  []model.FieldError `json:"errors,omitempty"`
+	Source  string             `json:"source,omitempty"`
+	Window  *ProblemWindow     `json:"window,omitempty"`
 	// UpdateID names a refused update the gateway recorded (GET /updates/{update_id}).
 	UpdateID string `json:"update_id,omitempty"`
 }
@@ -35,6 +38,7 @@ type ProblemWindow struct {
 
 func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	p.RequestID = requestIDFrom(r.Context())
+	p.TraceID = tracing.TraceID(r.Context())
 	if p.Type == "" {
 		p.Type = "about:blank"
 	} else {

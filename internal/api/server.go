@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/customergateway/gateway/internal/delivery"
 	"github.com/customergateway/gateway/internal/metrics"
@@ -53,9 +54,16 @@ type Deps struct {
 	// RateLimit is each caller's request budget: 429 with Retry-After past it. A zero
 	// Rate: no limit.
 	RateLimit RateLimit
+	// Tracing makes each request a span (internal/tracing set up the provider).
+	Tracing bool
 }
 
-// NewServer returns the gateway's handler.
+// NewServer returns the gateway's handler. With Tracing, every request is a server span
+// continuing the caller's traceparent (otelhttp); without it nothing is wrapped.
 func NewServer(d Deps) http.Handler {
-	return routes(d)
+	h := routes(d)
+	if d.Tracing {
+		h = otelhttp.NewHandler(h, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+	}
+	return h
 }

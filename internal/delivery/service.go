@@ -17,6 +17,7 @@ import (
 
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/tracing"
 )
 
 // Store is what the gateway remembers between updates (internal/store implements it).
@@ -172,7 +173,7 @@ func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans 
 	if err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}
-	d := delivery{u: u, plans: plans, received: req.Received, origin: model.Origin{RequestID: req.RequestID, UpdateID: req.UpdateID}, deferred: sent.deferred}
+	d := delivery{u: u, plans: plans, received: req.Received, origin: model.Origin{RequestID: req.RequestID, UpdateID: req.UpdateID, TraceParent: tracing.TraceParent(ctx)}, deferred: sent.deferred}
 	d.async = s.canQueue() && req.Async
 	if s.canQueue() {
 		if d.fields, err = model.QueuedFields(sent.body, req.Received.UnixNano()); err != nil {

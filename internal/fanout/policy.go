@@ -45,18 +45,26 @@ type Wrapper func(vendors.Call) vendors.Call
 type Observer func(v model.Vendor, r model.VendorResult, d time.Duration)
 
 // Wrap composes p's policies around call for vendor v, outermost first: recover, observe,
-// retry, breaker, per-attempt timeout. Each wrapper is one policy and can be read and
-// tested alone; the order is what makes a retry see the breaker and a timeout end one
-// attempt, not the whole delivery.
+// retry, breaker, per-attempt timeout, and each attempt counted and traced. Each wrapper
+// is one policy and can be read and tested alone; the order is what makes a retry see the
+// breaker and a timeout end one attempt, not the whole delivery.
 func (p Policy) Wrap(v vendors.Vendor, call vendors.Call, observe Observer) vendors.Call {
+	call, _ = p.wrap(v, call, observe)
+	return call
+}
+
+// wrap is Wrap, and the state of the vendor's breaker, for metrics.
+func (p Policy) wrap(v vendors.Vendor, call vendors.Call, observe Observer) (vendors.Call, func() BreakerState) {
+	breaker, state := newBreaker(p.BreakerFailures, p.BreakerCooldown)
 	return Chain(call,
 		Recover(v.Name()),
 		Observe(v.Name(), observe),
 		Retry(p.Attempts, p.Backoff),
-		Breaker(p.BreakerFailures, p.BreakerCooldown),
+		breaker,
 		Timeout(p.AttemptTimeout),
 		countAttempt,
-	)
+		traceAttempt(v.Name()),
+	), state
 }
 
 // Chain wraps call in ws, the first outermost.
@@ -98,11 +106,41 @@ func Retry(attempts int, backoff time.Duration) Wrapper {
 // circuitbreaker.ErrOpen without calling the vendor for cooldown, then lets one trial
 // call through. One Breaker is one vendor's: build one per vendor.
 func Breaker(failures uint, cooldown time.Duration) Wrapper {
+	w, _ := newBreaker(failures, cooldown)
+	return w
+}
+
+// BreakerState is where a vendor's circuit breaker stands.
+type BreakerState string
+
+// The states of a breaker. An open breaker stays open past its cooldown until the next
+// call, the trial, finds it half open.
+const (
+	BreakerClosed   BreakerState = "closed"    // calls go through
+	BreakerOpen     BreakerState = "open"      // calls fail at once, with no call to the vendor
+	BreakerHalfOpen BreakerState = "half_open" // one trial call decides
+)
+
+// BreakerStates lists every state a breaker can be in.
+var BreakerStates = []BreakerState{BreakerClosed, BreakerHalfOpen, BreakerOpen}
+
+// newBreaker is Breaker, and a reader of its state.
+func newBreaker(failures uint, cooldown time.Duration) (Wrapper, func() BreakerState) {
 	breaker := circuitbreaker.NewBuilder[[]byte]().
 		HandleIf(func(_ []byte, err error) bool { return countsAsFailure(err) }).
 		WithFailureThreshold(failures).
 		WithDelay(cooldown).
 		Build()
+	state := func() BreakerState {
+		switch breaker.State() {
+		case circuitbreaker.OpenState:
+			return BreakerOpen
+		case circuitbreaker.HalfOpenState:
+			return BreakerHalfOpen
+		default:
+			return BreakerClosed
+		}
+	}
 	return func(next vendors.Call) vendors.Call {
 		ex := failsafe.With[[]byte](breaker)
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
@@ -110,7 +148,7 @@ func Breaker(failures uint, cooldown time.Duration) Wrapper {
 				return next(ctx, req)
 			})
 		}
-	}
+	}, state
 }
 
 // Timeout bounds one attempt; timeout.ErrExceeded is retryable.

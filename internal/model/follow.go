@@ -34,6 +34,8 @@ func (u UpdateRecord) Waiting() []Vendor {
 type Origin struct {
 	RequestID string
 	UpdateID  string
+	// TraceParent is the request's W3C trace context, when tracing is on.
+	TraceParent string
 }
 
 // Delivery is one queued delivery as an operator sees it: waiting (queued), or ended

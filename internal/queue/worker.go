@@ -16,6 +16,7 @@ import (
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store"
+	"github.com/customergateway/gateway/internal/tracing"
 	"github.com/customergateway/gateway/internal/vendors/vendorhttp"
 )
 
@@ -65,6 +66,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	id := newestRequestID(p.RequestIDs)
 	log = log.With().Str("request_id", id).Strs("request_ids", p.RequestIDs).Logger()
 	ctx = vendorhttp.WithRequestID(log.WithContext(ctx), id)
+	ctx, span := startDeliverySpan(ctx, p)
+	defer span.End()
+	if trace := tracing.TraceID(ctx); trace != "" {
+		log = log.With().Str("trace_id", trace).Logger()
+		ctx = log.WithContext(ctx)
+	}
 	// A newer update may have reached the vendor directly since these were queued.
 	delivered, err := q.store.Delivered(ctx, c, v)
 	if err != nil {

@@ -25,6 +25,8 @@ type Pending struct {
 	RequestIDs []string
 	// UpdateIDs are the updates merged into the delivery, oldest first.
 	UpdateIDs []string
+	// TraceParents are the W3C trace contexts of the requests merged into it, oldest first.
+	TraceParents []string
 	// Version grows with each merge; Finish removes the row only at the version sent.
 	Version   int64
 	QueuedAt  time.Time
@@ -48,7 +50,7 @@ type TxFunc func(tx *sql.Tx) error
 // maxRequestIDs is how many request ids a pending delivery keeps for its audit event.
 const maxRequestIDs = 50
 
-const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error, delivery_id, update_ids"
+const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error, delivery_id, update_ids, trace_parents"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
 // when none waits, and runs then in the same transaction (the queue makes sure of a job
@@ -111,6 +113,7 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, customerID string, vend
 		// the row without bound.
 		p.RequestIDs = appendNewest(p.RequestIDs, o.RequestID)
 		p.UpdateIDs = appendNewest(p.UpdateIDs, o.UpdateID)
+		p.TraceParents = appendNewest(p.TraceParents, o.TraceParent)
 	}
 	p.Version = max(p.Version+1, now.UnixNano())
 	p.ExpiresAt = now.Add(maxAge)
@@ -167,22 +170,29 @@ func writePending(ctx context.Context, tx *sql.Tx, p Pending) error {
 	if err != nil {
 		return err
 	}
+	traces, err := json.Marshal(p.TraceParents)
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `
-		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6, update_ids = $7, delivery_id = $8
+		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6, update_ids = $7, delivery_id = $8, trace_parents = $9
 		WHERE customer_id = $1 AND vendor = $2`,
-		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt), string(updates), p.DeliveryID)
+		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt), string(updates), p.DeliveryID, string(traces))
 	return err
 }
 
 func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
 	var p Pending
-	var vendor, fields, ids, updates string
+	var vendor, fields, ids, updates, traces string
 	var queued, expires int64
-	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates); err != nil {
+	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates, &traces); err != nil {
 		return Pending{}, err
 	}
 	if err := json.Unmarshal([]byte(updates), &p.UpdateIDs); err != nil {
 		return Pending{}, fmt.Errorf("pending update ids: %w", err)
+	}
+	if err := json.Unmarshal([]byte(traces), &p.TraceParents); err != nil {
+		return Pending{}, fmt.Errorf("pending trace parents: %w", err)
 	}
 
 	p.Vendor, p.QueuedAt, p.ExpiresAt = model.Vendor(vendor), fromNanos(queued), fromNanos(expires)

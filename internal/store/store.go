@@ -185,7 +185,9 @@ func (s *Store) Close() error {
 }
 
 // inTx runs fn in a transaction on the writer and commits when fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	ctx, end := s.txSpan(ctx)
+	defer func() { end(err) }()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err

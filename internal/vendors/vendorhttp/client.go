@@ -16,7 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/tracing"
 )
 
 // MaxResponseBytes bounds what the gateway reads of a vendor's answer.
@@ -77,6 +80,7 @@ func Do(ctx context.Context, c *http.Client, req *model.Request) (int, []byte, e
 	if id := RequestID(ctx); id != "" {
 		hr.Header.Set(RequestIDHeader, id)
 	}
+	tracing.Inject(ctx, propagation.HeaderCarrier(hr.Header)) // traceparent, when tracing is on
 	resp, err := c.Do(hr)
 	if err != nil {
 		return 0, nil, redacted(err, req.URL)
