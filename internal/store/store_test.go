@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/customergateway/gateway/internal/store/storetest"
@@ -163,5 +164,32 @@ func TestSQLiteInMemory(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A PostgreSQL replica keeps the sessions a burst opened for the next one: none is closed
+// for being idle beyond the pool's idle bound, so a steady load opens no new session.
+func TestPostgresPoolKeepsItsSessions(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		if e.Name != EnginePostgres {
+			continue
+		}
+		s := openStore(t, e.Fresh(t))
+		for range 3 {
+			var wg sync.WaitGroup
+			for range postgresConns {
+				wg.Go(func() {
+					// Held at once: each read takes a session of its own.
+					if _, err := s.r.ExecContext(t.Context(), `SELECT pg_sleep(0.05)`); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		if st := s.r.Stats(); st.MaxIdleClosed != 0 || st.OpenConnections > postgresConns {
+			t.Fatalf("pool: %d sessions closed as idle beyond the bound, %d open", st.MaxIdleClosed, st.OpenConnections)
+		}
 	}
 }
