@@ -88,6 +88,11 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 			return fmt.Errorf("start delivery queue: %w", err)
 		}
 	}
+	if w.purger != nil {
+		// Stopped before the store closes: deferred after its Close, so it runs first.
+		w.purger.Start(context.WithoutCancel(ctx))
+		defer w.purger.Stop()
+	}
 	srv := newHTTPServer(api.NewServer(deps), cfg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -17,6 +17,7 @@ import (
 	"github.com/customergateway/gateway/internal/metrics"
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/queue"
+	"github.com/customergateway/gateway/internal/retention"
 	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/vendors"
 	"github.com/customergateway/gateway/internal/webhook"
@@ -27,8 +28,9 @@ import (
 type wired struct {
 	deps    api.Deps
 	fanout  *fanout.Fanout
-	store   *store.Store // nil without a store
-	queue   *queue.Queue // nil without a store
+	store   *store.Store      // nil without a store
+	queue   *queue.Queue      // nil without a store
+	purger  *retention.Purger // nil without a store
 	updates *delivery.Service
 }
 
@@ -49,6 +51,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 		return wired{}, err
 	}
 	m := metrics.New()
+	qcfg.ObserveWebhook = observeWebhooks(m)
 	f := fanout.New(policy(cfg), m.ObserveDelivery, vs...)
 	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
@@ -61,8 +64,9 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 			return wired{}, errors.Join(err, st.Close())
 		}
 		dcfg.Store, dcfg.Queue = st, w.queue
-		m.WatchQueue(st.CountPending)
+		w.purger = retention.New(st, retention.Config{Keep: cfg.EventRetention}, logger)
 	}
+	watch(m, f, st)
 	w.updates = delivery.New(dcfg)
 	auditSvc, err := newAudit(cfg, vs, st)
 	if err != nil {
@@ -181,7 +185,7 @@ func newAudit(cfg config.Config, vs []vendors.Vendor, st *store.Store) (*audit.S
 		}
 	}
 	if st != nil {
-		sources = append(sources, audit.Source{Reader: st, Location: time.UTC})
+		sources = append(sources, audit.Source{Reader: st, Location: time.UTC, Retention: cfg.EventRetention})
 	}
 	acfg := audit.DefaultConfig()
 	acfg.MaxDays, acfg.Concurrency, acfg.CursorKey = cfg.AuditMaxDays, cfg.AuditFetches, key

@@ -28,6 +28,9 @@ func (s *Service) plan(q Query) (plan, error) {
 	errs = append(errs, checkFilters(q)...)
 	sources, srcErrs := s.selectSources(q.Sources)
 	errs = append(errs, srcErrs...)
+	if len(errs) == 0 {
+		errs = s.checkKept(q, sources)
+	}
 	if len(errs) > 0 {
 		return plan{}, errs
 	}
@@ -60,6 +63,23 @@ func (s *Service) checkRange(q Query) model.FieldErrors {
 		errs = append(errs, model.FieldError{Field: "to", Message: fmt.Sprintf("the range may span at most %d days", s.cfg.MaxDays)})
 	}
 	return errs
+}
+
+// checkKept refuses a range that starts before what a source read keeps: the purged part
+// would be missing from the answer, which would look complete.
+func (s *Service) checkKept(q Query, sources []*source) model.FieldErrors {
+	now := s.cfg.Now()
+	for _, src := range sources {
+		if src.Retention <= 0 {
+			continue
+		}
+		if kept := now.Add(-src.Retention); q.From.Before(kept) {
+			return model.FieldErrors{{Field: "from", Message: fmt.Sprintf(
+				"is before what the %s source keeps: its events are kept for %s, so from must be at or after %s",
+				src.name, src.Retention, kept.UTC().Format(time.RFC3339))}}
+		}
+	}
+	return nil
 }
 
 func checkFilters(q Query) model.FieldErrors {
@@ -123,6 +143,11 @@ func sourceNames(sources []*source) []model.AuditSource {
 func (p plan) tasks() []task {
 	var tasks []task
 	for _, src := range p.sources {
+		if pr, ok := src.Reader.(model.AuditPageReader); ok && pr != nil && !src.DayWindows {
+			w := inZone(model.Window{From: p.q.From, To: p.q.To}, src.Location)
+			tasks = append(tasks, task{src: src, window: w, page: p.pageOf(w)})
+			continue
+		}
 		windows := []model.Window{inZone(model.Window{From: p.q.From, To: p.q.To}, src.Location)}
 		if src.DayWindows {
 			windows = SplitDays(p.q.From, p.q.To, src.Location)
@@ -134,6 +159,19 @@ func (p plan) tasks() []task {
 		}
 	}
 	return tasks
+}
+
+// pageOf is what a source that pages itself is asked for in w: the events of the page the
+// query asks, and one more, which tells whether a next page follows. The first Limit+1
+// events of the merged sources are among the first Limit+1 of each source, so merging
+// each source's page and cutting it gives the same page as merging every event.
+func (p plan) pageOf(w model.Window) *model.AuditPage {
+	page := &model.AuditPage{Window: w, Type: p.q.Type, Kind: p.q.Kind, CustomerID: p.q.CustomerID,
+		Desc: p.q.Order == OrderDesc, Limit: p.q.Limit + 1}
+	if p.after != nil {
+		page.After = &model.AuditKey{At: p.after.At, ID: p.after.ID}
+	}
+	return page
 }
 
 // reachable reports whether w may hold an event that comes after the cursor.

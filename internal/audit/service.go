@@ -51,12 +51,16 @@ func DefaultConfig() Config {
 // Source is one readable source with the zone its days are cut in (a vendor's account zone)
 // and whether it must be asked one calendar day at a time (a vendor may demand it; a store
 // does not: one window for the whole range). Timeout bounds each read (0: only the query's
-// own deadline), so a hanging vendor cannot hold a query until it gives up.
+// own deadline), so a hanging vendor cannot hold a query until it gives up. Retention is how
+// long the source keeps its events (0: for ever): a range that starts before that is
+// refused rather than answered short. A Reader that is a model.AuditPageReader, asked for
+// one window, is asked for the page itself, filtered, ordered and cut where it is kept.
 type Source struct {
 	Reader     model.AuditSourceReader
 	Location   *time.Location
 	DayWindows bool
 	Timeout    time.Duration
+	Retention  time.Duration
 }
 
 // Query selects events in [From, To). Empty filters match everything.
@@ -192,10 +196,12 @@ func (s *Service) page(p plan, fetched [][]model.AuditEvent) Page {
 	return Page{Events: events, NextCursor: &next}
 }
 
-// task is one window of one source to fetch.
+// task is one window of one source to fetch; with page set, the source is asked for that
+// page of the window, which it filters, orders and cuts itself.
 type task struct {
 	src    *source
 	window model.Window
+	page   *model.AuditPage
 }
 
 // fetch reads every task, at most Concurrency at once, and returns their events in task
@@ -263,6 +269,9 @@ const settleTime = 10 * time.Minute
 // fetchWindow reads one window through the cache. Only a window already over when its fetch
 // starts is cached: a window still open may gain events, and caching it would hide them.
 func (s *Service) fetchWindow(ctx context.Context, t task) ([]model.AuditEvent, error) {
+	if t.page != nil {
+		return s.fetchPage(ctx, t)
+	}
 	// A vendor may record an event a little after it happened: a day is only cached once it
 	// has been over for settleTime, so a late 23:59:59 event is never hidden.
 	closed := !t.window.To.Add(settleTime).After(s.cfg.Now())
@@ -285,6 +294,31 @@ func (s *Service) fetchWindow(ctx context.Context, t task) ([]model.AuditEvent, 
 		t.src.cache.put(t.window, events)
 	}
 	return events, nil
+}
+
+// fetchPage asks a source that pages itself for its part of the page. It is not cached: the
+// source answers a page from an index, and its windows of a range would each hold the range.
+func (s *Service) fetchPage(ctx context.Context, t task) ([]model.AuditEvent, error) {
+	if t.src.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.src.Timeout)
+		defer cancel()
+	}
+	events, err := readPage(ctx, t.src.Reader.(model.AuditPageReader), *t.page)
+	if err != nil {
+		return nil, &SourceError{Source: t.src.name, Window: inZone(t.window, t.src.Location), Err: err}
+	}
+	return within(events, t.window, t.src.name), nil
+}
+
+// readPage is read for a source that pages itself.
+func readPage(ctx context.Context, r model.AuditPageReader, p model.AuditPage) (events []model.AuditEvent, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("reader panicked: %v", v)
+		}
+	}()
+	return r.EventsPage(ctx, p)
 }
 
 // read calls the reader and turns its panic into an error, so one faulty source fails the

@@ -51,6 +51,10 @@ type Config struct {
 	// DeliveryRetention is how long the fields of a queued delivery that ended without
 	// success are kept for an operator's retry (personal data: no longer than that).
 	DeliveryRetention time.Duration `env:"GATEWAY_DELIVERY_RETENTION, default=168h"`
+	// EventRetention is how long gateway events and delivered-field records are kept
+	// (DESIGN.md 7): older ones are purged in the background, and the audit trail refuses a
+	// range that starts before it.
+	EventRetention time.Duration `env:"GATEWAY_EVENT_RETENTION, default=2160h"`
 }
 
 // NoDatabase as GATEWAY_DATABASE_URL runs the gateway without a store: nothing is
@@ -170,6 +174,9 @@ func (c Config) Validate() error {
 	check(c.QueueWorkers < 1, "GATEWAY_QUEUE_WORKERS must be at least 1")
 	check(c.QueuePoll < time.Millisecond, "GATEWAY_QUEUE_POLL_INTERVAL must be at least 1ms")
 	check(c.DeliveryRetention < time.Second, "GATEWAY_DELIVERY_RETENTION must be at least 1s")
+	// A delivered-field record must outlive a request that is still being answered: an
+	// older update queued after a newer one was delivered checks it.
+	check(c.EventRetention < max(time.Minute, c.RequestTimeout), "GATEWAY_EVENT_RETENTION must be at least 1m and at least GATEWAY_REQUEST_TIMEOUT (%s)", c.RequestTimeout)
 	check(c.DatabaseURL == "", "GATEWAY_DATABASE_URL must name a database, or be %q to run without one", NoDatabase)
 	check(c.LogFormat != "json" && c.LogFormat != "console", "GATEWAY_LOG_FORMAT must be json or console, not %q", c.LogFormat)
 	return errors.Join(errs...)

@@ -17,7 +17,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.DefaultRegion != "KR" || c.AuditMaxDays != 31 ||
-		c.DatabaseURL != "sqlite://gateway.db" || c.QueueMaxAge != 24*time.Hour || c.QueueBackoff != time.Second {
+		c.DatabaseURL != "sqlite://gateway.db" || c.QueueMaxAge != 24*time.Hour || c.QueueBackoff != time.Second ||
+		c.EventRetention != 90*24*time.Hour {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -60,6 +61,7 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"GATEWAY_QUEUE_MAX_BACKOFF", "500ms"},
 		{"GATEWAY_QUEUE_WORKERS", "0"},
 		{"GATEWAY_QUEUE_POLL_INTERVAL", "0s"},
+		{"GATEWAY_EVENT_RETENTION", "59s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {

@@ -28,8 +28,9 @@ type Fanout struct {
 }
 
 type vendor struct {
-	plugin vendors.Vendor
-	call   vendors.Call
+	plugin  vendors.Vendor
+	call    vendors.Call
+	breaker func() BreakerState
 }
 
 // New builds a fan-out over vs, in the order results are reported, each vendor's call
@@ -37,7 +38,8 @@ type vendor struct {
 func New(p Policy, observe Observer, vs ...vendors.Vendor) *Fanout {
 	f := &Fanout{byName: map[model.Vendor]*vendor{}}
 	for _, v := range vs {
-		w := &vendor{plugin: v, call: p.Wrap(v, v.Send, observe)}
+		w := &vendor{plugin: v}
+		w.call, w.breaker = p.wrap(v, v.Send, observe)
 		f.vendors = append(f.vendors, w)
 		f.byName[v.Name()] = w
 	}
@@ -71,6 +73,15 @@ func (f *Fanout) Call(name model.Vendor) vendors.Call {
 		return v.call
 	}
 	return nil
+}
+
+// BreakerStates is where each vendor's circuit breaker stands now, for metrics.
+func (f *Fanout) BreakerStates() map[model.Vendor]BreakerState {
+	out := make(map[model.Vendor]BreakerState, len(f.vendors))
+	for _, v := range f.vendors {
+		out[v.plugin.Name()] = v.breaker()
+	}
+	return out
 }
 
 // Plans is every vendor's plan for one update, in the fan-out's vendor order.

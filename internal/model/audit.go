@@ -67,3 +67,30 @@ type AuditSourceReader interface {
 	Source() AuditSource
 	Events(ctx context.Context, w Window) ([]AuditEvent, error)
 }
+
+// AuditKey is an event's place in the audit trail's order: its instant, then its id
+// compared byte by byte.
+type AuditKey struct {
+	At time.Time
+	ID string
+}
+
+// AuditPage asks a source for one page of its events: those of Window that match the
+// filters (empty: any) and come after After in the order asked (nil: from the start),
+// ordered by OccurredAt then ID, descending when Desc, at most Limit of them.
+type AuditPage struct {
+	Window     Window
+	Type       AuditType
+	Kind       AuditKind
+	CustomerID string
+	Desc       bool
+	After      *AuditKey
+	Limit      int
+}
+
+// AuditPageReader is a source that filters, orders and pages its own events (a database),
+// so a page is read without loading the whole range.
+type AuditPageReader interface {
+	AuditSourceReader
+	EventsPage(ctx context.Context, p AuditPage) ([]AuditEvent, error)
+}

@@ -67,23 +67,52 @@ type webhookWorker struct {
 	q *Queue
 }
 
+// WebhookResult is how one webhook attempt ended, as ObserveWebhook is told.
+type WebhookResult string
+
+// The ends of a webhook attempt.
+const (
+	WebhookDelivered WebhookResult = "delivered" // the receiver took it
+	WebhookFailed    WebhookResult = "failed"    // River tries it again
+	WebhookGivenUp   WebhookResult = "given_up"  // its last attempt failed: River discards it
+	WebhookGone      WebhookResult = "gone"      // the receiver wants no more (410)
+	WebhookCancelled WebhookResult = "cancelled" // webhooks were turned off since it was queued
+)
+
+// WebhookResults lists every WebhookResult.
+var WebhookResults = []WebhookResult{WebhookDelivered, WebhookFailed, WebhookGivenUp, WebhookGone, WebhookCancelled}
+
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) error {
 	log := w.q.log.With().Str("webhook_id", job.Args.WebhookID).Str("update_id", job.Args.UpdateID).Int("attempt", job.Attempt).Logger()
 	if w.q.cfg.Webhook == nil {
 		log.Warn().Msg("webhook not sent: GATEWAY_WEBHOOK_URL is no longer set")
+		w.observe(WebhookCancelled)
 		return river.JobCancel(errors.New("webhooks are off"))
 	}
 	err := w.q.cfg.Webhook.Send(ctx, job.Args.WebhookID, time.Now(), job.Args.Payload)
 	switch {
 	case errors.Is(err, webhook.ErrGone):
 		log.Warn().Err(err).Msg("webhook given up: the receiver wants no more")
+		w.observe(WebhookGone)
 		return river.JobCancel(err)
+	case err != nil && job.Attempt >= job.MaxAttempts:
+		log.Error().Err(err).Msg("webhook failed its last attempt; River discards it")
+		w.observe(WebhookGivenUp)
+		return err
 	case err != nil:
 		log.Warn().Err(err).Msg("webhook failed; River retries it")
+		w.observe(WebhookFailed)
 		return err
 	}
 	log.Info().Msg("webhook delivered")
+	w.observe(WebhookDelivered)
 	return nil
+}
+
+func (w *webhookWorker) observe(r WebhookResult) {
+	if w.q.cfg.ObserveWebhook != nil {
+		w.q.cfg.ObserveWebhook(r)
+	}
 }
 
 // List answers the deliveries f selects, newest first, and the next page's cursor.

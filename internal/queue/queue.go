@@ -49,6 +49,8 @@ type Config struct {
 	// Webhook, with Payload, sends update.completed webhooks; nil: none are sent.
 	Webhook Notifier
 	Payload Payload
+	// ObserveWebhook, when set, is told how each webhook attempt ended (metrics hang off it).
+	ObserveWebhook func(WebhookResult)
 }
 
 // Sender sends one queued delivery: the update use case (internal/delivery), the same

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -15,8 +16,8 @@ import (
 // ErrDuplicateEvent is RecordEvent's answer when an event with the same id is stored.
 var ErrDuplicateEvent = errors.New("store: an audit event with this id is already recorded")
 
-// Store reads the gateway's own audit trail.
-var _ model.AuditSourceReader = (*Store)(nil)
+// Store reads the gateway's own audit trail, a page at a time.
+var _ model.AuditPageReader = (*Store)(nil)
 
 const eventColumns = "id, occurred_at, type, kind, actor, customer_id, summary, target_id, result, applied_at, details"
 
@@ -97,6 +98,65 @@ func (s *Store) Events(ctx context.Context, w model.Window) ([]model.AuditEvent,
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	return out, nil
+}
+
+// EventsPage answers one page of the gateway events of p.Window: the filters, the order
+// and the keyset after p.After are in the statement, so a page reads about p.Limit rows
+// through an index (00007) whatever the range holds. Ids are compared byte by byte, as the
+// audit trail orders them: SQLite's BINARY collation, and "C" on PostgreSQL whatever the
+// database's own collation.
+func (s *Store) EventsPage(ctx context.Context, p model.AuditPage) ([]model.AuditEvent, error) {
+	if p.Limit < 1 {
+		return nil, errors.New("store: an events page needs a limit")
+	}
+	id := "id"
+	if s.engine == EnginePostgres {
+		id = `id COLLATE "C"`
+	}
+	var conds []string
+	var args []any
+	add := func(cond string, vs ...any) {
+		ps := make([]any, len(vs))
+		for i, v := range vs {
+			args = append(args, v)
+			ps[i] = s.param(len(args))
+		}
+		conds = append(conds, fmt.Sprintf(cond, ps...))
+	}
+	add("occurred_at >= %s", nanos(p.Window.From))
+	add("occurred_at < %s", nanos(p.Window.To))
+	if p.Type != "" {
+		add("type = %s", string(p.Type))
+	}
+	if p.Kind != "" {
+		add("kind = %s", string(p.Kind))
+	}
+	if p.CustomerID != "" {
+		add("customer_id = %s", p.CustomerID)
+	}
+	dir, cmp := "ASC", ">"
+	if p.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if p.After != nil {
+		// The instant alone bounds the index range; the id breaks ties at that instant.
+		at := nanos(p.After.At)
+		add("occurred_at "+cmp+"= %s", at)
+		add("(occurred_at "+cmp+" %s OR "+id+" "+cmp+" %s)", at, p.After.ID)
+	}
+	args = append(args, p.Limit)
+	q := `SELECT ` + eventColumns + ` FROM gateway_events WHERE ` + strings.Join(conds, " AND ") +
+		` ORDER BY occurred_at ` + dir + `, ` + id + ` ` + dir + ` LIMIT ` + s.param(len(args))
+	var out []model.AuditEvent
+	err := eachRow(ctx, s.r, q, args, func(rows *sql.Rows) error {
+		e, err := scanEvent(rows)
+		out = append(out, e)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}
 	return out, nil
