@@ -53,7 +53,7 @@ func wire(ctx context.Context, cfg config.Config, getenv func(string) string, lo
 	m := metrics.New()
 	qcfg.ObserveWebhook = observeWebhooks(m)
 	f := fanout.New(policy(cfg), m.ObserveDelivery, vs...)
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openStore(ctx, cfg, logger, store.WithTxObserver(m.ObserveStoreTx))
 	if err != nil {
 		return wired{}, err
 	}
@@ -116,7 +116,7 @@ func policy(cfg config.Config) fanout.Policy {
 }
 
 // openStore opens GATEWAY_DATABASE_URL, or answers nil when it is "none".
-func openStore(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, logger zerolog.Logger, opts ...store.Option) (*store.Store, error) {
 	if cfg.DatabaseURL == config.NoDatabase {
 		logger.Warn().Msg("GATEWAY_DATABASE_URL=none: nothing is remembered and failed deliveries are not queued")
 		return nil, nil
@@ -128,7 +128,7 @@ func openStore(ctx context.Context, cfg config.Config, logger zerolog.Logger) (*
 	// over and send. The 2 s cover the store read before the deliveries and the replicas'
 	// clocks.
 	lease := max(store.DefaultInFlightLease, cfg.RequestTimeout+2*time.Second)
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithInFlightLease(lease))
+	st, err := store.Open(ctx, cfg.DatabaseURL, append(opts, store.WithInFlightLease(lease))...)
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
 	}

@@ -23,6 +23,7 @@ type Metrics struct {
 	requests   *prometheus.HistogramVec
 	deliveries *prometheus.HistogramVec
 	webhooks   *prometheus.CounterVec
+	storeTxs   *prometheus.HistogramVec
 }
 
 // New registers the gateway's collectors, plus the Go runtime's and the process's, in a registry
@@ -44,9 +45,23 @@ func New() *Metrics {
 			Name: "gateway_webhook_deliveries_total",
 			Help: "Webhook delivery attempts, by result: delivered, failed (retried), given_up (its last attempt failed), gone (the receiver answered 410), cancelled.",
 		}, []string{"result"}),
+		storeTxs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_store_transaction_duration_seconds",
+			Help:    "Store transactions, from begin to commit or rollback, by result: committed or rolled_back.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.deliveries, m.webhooks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.requests, m.deliveries, m.webhooks, m.storeTxs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ObserveStoreTx counts one store transaction that took d and committed or not.
+func (m *Metrics) ObserveStoreTx(d time.Duration, committed bool) {
+	result := "rolled_back"
+	if committed {
+		result = "committed"
+	}
+	m.storeTxs.WithLabelValues(result).Observe(d.Seconds())
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -44,6 +44,14 @@ type Store struct {
 	lease time.Duration
 	// completed runs when an update's last queued delivery ends (OnCompleted).
 	completed CompletedFunc
+	// observeTx is told how long each transaction took and whether it committed.
+	observeTx func(d time.Duration, committed bool)
+}
+
+// WithTxObserver has observe told, after each store transaction, how long it took and
+// whether it committed (the gateway's store transaction latency metric).
+func WithTxObserver(observe func(d time.Duration, committed bool)) Option {
+	return func(s *Store) { s.observeTx = observe }
 }
 
 // Option adjusts a store at Open.
@@ -193,7 +201,13 @@ func (s *Store) Close() error {
 // inTx runs fn in a transaction on the writer and commits when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	ctx, end := s.txSpan(ctx)
-	defer func() { end(err) }()
+	start := time.Now()
+	defer func() {
+		end(err)
+		if s.observeTx != nil {
+			s.observeTx(time.Since(start), err == nil)
+		}
+	}()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err

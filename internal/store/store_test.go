@@ -2,10 +2,13 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
@@ -191,5 +194,35 @@ func TestPostgresPoolKeepsItsSessions(t *testing.T) {
 		if st := s.r.Stats(); st.MaxIdleClosed != 0 || st.OpenConnections > postgresConns {
 			t.Fatalf("pool: %d sessions closed as idle beyond the bound, %d open", st.MaxIdleClosed, st.OpenConnections)
 		}
+	}
+}
+
+// The transaction observer is told of each transaction: committed, or rolled back when
+// its work failed.
+func TestTxObserverSeesEveryTransaction(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []bool
+	s := openStore(t, "sqlite://"+t.TempDir()+"/gateway.db")
+	WithTxObserver(func(d time.Duration, committed bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d <= 0 {
+			t.Errorf("a transaction of %v", d)
+		}
+		got = append(got, committed)
+	})(s)
+	fields := fieldsOf(t, `{"email":"a@example.com"}`, 1)
+	if _, err := s.QueueDelivery(t.Context(), "c-1", ladiFlow, fields, model.Origin{}, time.Now(), time.Hour, noJob); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.QueueDelivery(t.Context(), "c-2", ladiFlow, fields, model.Origin{}, time.Now(), time.Hour, func(*sql.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || !got[0] || got[1] {
+		t.Fatalf("observed %v, want [true false]", got)
 	}
 }
