@@ -62,7 +62,7 @@ func TestPurgeBoundsTheDatabase(t *testing.T) {
 		step   = 20 * time.Second
 		keep   = 10 * time.Minute
 		every  = 3          // updates between purges: a minute
-		n      = 2 * 60 * 3 // two hours of updates
+		n      = 60 * 3 // an hour of updates: six retention windows
 		window = int(keep/step) + every
 	)
 	forEachEngine(t, func(t *testing.T, s *Store) {
