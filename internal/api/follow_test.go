@@ -322,3 +322,38 @@ func TestWebhookWhenAnUpdateCompletes(t *testing.T) {
 		t.Fatal("a retried webhook's body changed")
 	}
 }
+
+// GET /deliveries pages with the cursor it gives, whatever the delivery ids look like, and
+// refuses a limit out of its range naming it.
+func TestDeliveriesPageByCursor(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, gatewayOptions{queue: true, holdQueue: true})
+	for _, c := range []string{"c-1", "c-2", "c-3"} {
+		if status, _, body := g.do(http.MethodPut, "/customers/"+c, `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"lf-`+c+`"}}}`, "Prefer", "respond-async"); status != http.StatusAccepted {
+			t.Fatalf("PUT %s: %d %s", c, status, body)
+		}
+	}
+	var seen []string
+	path := "/deliveries?limit=2"
+	for range 3 {
+		status, _, body := g.do(http.MethodGet, path, "")
+		var page deliveryPage
+		if status != http.StatusOK || json.Unmarshal(body, &page) != nil {
+			t.Fatalf("GET %s: %d %s", path, status, body)
+		}
+		for _, d := range page.Deliveries {
+			seen = append(seen, d.CustomerID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		path = "/deliveries?limit=2&cursor=" + *page.NextCursor
+	}
+	if strings.Join(seen, ",") != "c-3,c-2,c-1" {
+		t.Fatalf("paged %v, want newest first, each once", seen)
+	}
+	status, _, body := g.do(http.MethodGet, "/deliveries?limit=0", "")
+	if status != http.StatusBadRequest || !strings.Contains(string(body), `"field":"limit"`) {
+		t.Fatalf("limit=0: %d %s", status, body)
+	}
+}
