@@ -61,7 +61,7 @@ func TestPurgeBoundsTheDatabase(t *testing.T) {
 	const (
 		step   = 20 * time.Second
 		keep   = 10 * time.Minute
-		every  = 3          // updates between purges: a minute
+		every  = 3      // updates between purges: a minute
 		n      = 60 * 3 // an hour of updates: six retention windows
 		window = int(keep/step) + every
 	)
