@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,16 +65,19 @@ func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, 
 	// its own.
 	qctx, cancel := detached(ctx)
 	defer cancel()
+	var items []QueueItem
+	whys := map[model.Vendor]string{}
 	for _, p := range d.plans {
 		if why, ok := held[p.Vendor]; ok {
-			r := model.VendorResult{Status: model.StatusFailed, Warnings: res.Results[p.Vendor].Warnings}
-			res.Results[p.Vendor] = s.enqueue(qctx, d, p.Vendor, r, why, time.Now())
+			res.Results[p.Vendor] = model.VendorResult{Status: model.StatusFailed, Warnings: res.Results[p.Vendor].Warnings}
+			items, whys[p.Vendor] = append(items, QueueItem{Vendor: p.Vendor, At: time.Now()}), why
 			continue
 		}
 		if r := res.Results[p.Vendor]; r.Status == model.StatusFailed {
-			res.Results[p.Vendor] = s.enqueue(qctx, d, p.Vendor, r, r.Reason, s.queue.FirstRetry())
+			items, whys[p.Vendor] = append(items, QueueItem{Vendor: p.Vendor, At: s.queue.FirstRetry()}), r.Reason
 		}
 	}
+	s.enqueue(qctx, d, items, whys, res.Results)
 	res.Outcome = model.Summarize(res.Results)
 	return res, nil
 }
@@ -119,29 +121,34 @@ func (s *Service) deferredReason(v model.Vendor, err error) string {
 	return fmt.Sprintf("%s could not give the customer's %s (%s); the gateway resolves it before sending", displayName(plugin, v), keys, vendorhttp.Describe(err))
 }
 
-// enqueue queues the update's fields for vendor, first tried at at, and answers the vendor's
-// result: queued, keeping what the request's own attempts found; skipped when a newer
-// update already delivered every field; or, when the store fails, r as it was (failed, so
-// the caller retries).
-func (s *Service) enqueue(ctx context.Context, d delivery, vendor model.Vendor, r model.VendorResult, why string, at time.Time) model.VendorResult {
-	until, err := s.queue.Enqueue(ctx, d.u.CustomerID, vendor, d.fields, d.origin, at)
-	if errors.Is(err, model.ErrSuperseded) {
-		r.Status, r.Reason = model.StatusSkipped, "a newer update already delivered every field of this one"
-		return r
+// enqueue queues the update's fields for every vendor of items in one transaction, and
+// sets each one's result: queued, keeping what the request's own attempts found; skipped
+// when a newer update already delivered every field; or, when the store fails, as it was
+// (failed, so the caller retries).
+func (s *Service) enqueue(ctx context.Context, d delivery, items []QueueItem, whys map[model.Vendor]string, results map[model.Vendor]model.VendorResult) {
+	if len(items) == 0 {
+		return
 	}
-	if err != nil {
-		zerolog.Ctx(ctx).Error().Err(err).Str("vendor", string(vendor)).Msg("queue delivery")
-		if r.Reason == "" && r.Error == nil {
-			r.Reason = "not sent: the delivery could not be queued"
+	until, err := s.queue.EnqueueAll(ctx, d.u.CustomerID, items, d.fields, d.origin)
+	for _, it := range items {
+		r := results[it.Vendor]
+		switch t, ok := until[it.Vendor]; {
+		case err != nil:
+			zerolog.Ctx(ctx).Error().Err(err).Str("vendor", string(it.Vendor)).Msg("queue delivery")
+			if r.Reason == "" && r.Error == nil {
+				r.Reason = "not sent: the delivery could not be queued"
+			}
+		case !ok:
+			r.Status, r.Reason = model.StatusSkipped, "a newer update already delivered every field of this one"
+		default:
+			r.Status, r.QueuedUntil = model.StatusQueued, &t
+			r.Reason = "the gateway keeps trying in the background until " + t.Format(time.RFC3339)
+			if why := whys[it.Vendor]; why != "" {
+				r.Reason = why + "; " + r.Reason
+			}
 		}
-		return r
+		results[it.Vendor] = r
 	}
-	r.Status, r.QueuedUntil = model.StatusQueued, &until
-	r.Reason = "the gateway keeps trying in the background until " + until.Format(time.RFC3339)
-	if why != "" {
-		r.Reason = why + "; " + r.Reason
-	}
-	return r
 }
 
 // storeTimeout bounds the store's work that follows a request's deliveries (queueing,

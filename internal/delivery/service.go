@@ -33,12 +33,18 @@ type Store interface {
 type Queue interface {
 	// Waiting lists the vendors with a delivery queued for the customer.
 	Waiting(ctx context.Context, customerID string) ([]model.Vendor, error)
-	// Enqueue merges fields into what waits for the customer at vendor, first tried at
-	// at, and answers until when it is tried; model.ErrSuperseded when every field is
-	// older than what the vendor already has.
-	Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, origin model.Origin, at time.Time) (time.Time, error)
+	// EnqueueAll merges fields into what waits for the customer at each vendor of items,
+	// in one transaction, each first tried at its At, and answers until when each is
+	// tried; a vendor absent from the answer already has something newer of every field.
+	EnqueueAll(ctx context.Context, customerID string, items []QueueItem, fields model.PendingFields, origin model.Origin) (map[model.Vendor]time.Time, error)
 	// FirstRetry is when a delivery that just failed is tried again.
 	FirstRetry() time.Time
+}
+
+// QueueItem is one vendor's delivery to queue, first tried at At.
+type QueueItem struct {
+	Vendor model.Vendor
+	At     time.Time
 }
 
 // Config is what the service is built from; Store and Queue may be nil.

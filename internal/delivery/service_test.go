@@ -125,11 +125,15 @@ type memQueue struct {
 
 func (q *memQueue) Waiting(context.Context, string) ([]model.Vendor, error) { return nil, nil }
 func (q *memQueue) FirstRetry() time.Time                                   { return time.Now() }
-func (q *memQueue) Enqueue(_ context.Context, _ string, v model.Vendor, _ model.PendingFields, _ model.Origin, _ time.Time) (time.Time, error) {
+func (q *memQueue) EnqueueAll(_ context.Context, _ string, items []QueueItem, _ model.PendingFields, _ model.Origin) (map[model.Vendor]time.Time, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.queued = append(q.queued, v)
-	return time.Now().Add(time.Hour), nil
+	until := map[model.Vendor]time.Time{}
+	for _, it := range items {
+		q.queued = append(q.queued, it.Vendor)
+		until[it.Vendor] = time.Now().Add(time.Hour)
+	}
+	return until, nil
 }
 
 func newService(v *keyed, q Queue) (*Service, *memStore) {

@@ -181,10 +181,43 @@ func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Ven
 	return p.ExpiresAt, err
 }
 
+// EnqueueAll is Enqueue for several vendors of one customer: one transaction and one
+// batch of job inserts. It answers, per vendor queued, until when its delivery is tried; a
+// vendor whose every field is older than what it already has is absent.
+func (q *Queue) EnqueueAll(ctx context.Context, customerID string, items []delivery.QueueItem, fields model.PendingFields, origin model.Origin) (map[model.Vendor]time.Time, error) {
+	at := make(map[model.Vendor]time.Time, len(items))
+	shares := make([]store.QueueItem, len(items))
+	for i, it := range items {
+		at[it.Vendor], shares[i] = it.At, store.QueueItem{Vendor: it.Vendor, Fields: fields}
+	}
+	queued, err := q.store.QueueDeliveries(ctx, customerID, shares, origin, q.now(), q.cfg.MaxAge, func(tx *sql.Tx, vendors []model.Vendor) error {
+		params := make([]river.InsertManyParams, len(vendors))
+		for i, v := range vendors {
+			params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: customerID, Vendor: v}, InsertOpts: q.jobOpts(at[v])}
+		}
+		_, err := q.client.InsertManyTx(ctx, tx, params)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	until := make(map[model.Vendor]time.Time, len(queued))
+	for v, p := range queued {
+		until[v] = p.ExpiresAt
+	}
+	return until, nil
+}
+
 // insertJob makes sure, in tx, of a job that sends what waits for the customer at vendor,
 // first at at. It is unique per customer and vendor: a merge into a waiting row inserts
 // nothing when its job is live, and gives it one if it ever lost it.
 func (q *Queue) insertJob(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, at time.Time) error {
+	_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, q.jobOpts(at))
+	return err
+}
+
+// jobOpts are a delivery job's insert options, first tried at at.
+func (q *Queue) jobOpts(at time.Time) *river.InsertOpts {
 	opts := &river.InsertOpts{
 		MaxAttempts: maxAttempts,
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: uniqueStates},
@@ -194,8 +227,7 @@ func (q *Queue) insertJob(ctx context.Context, tx *sql.Tx, customerID string, ve
 	if at.After(q.now()) {
 		opts.ScheduledAt = at
 	}
-	_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, opts)
-	return err
+	return opts
 }
 
 // FirstRetry is when a delivery that just failed in a request is tried again.

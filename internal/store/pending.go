@@ -78,6 +78,44 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 	return p, nil
 }
 
+// QueueItem is one vendor's share of an update to queue: QueueDeliveries takes several.
+type QueueItem struct {
+	Vendor model.Vendor
+	Fields model.PendingFields
+}
+
+// QueueDeliveries is QueueDelivery for several vendors of one customer in one transaction
+// (one commit for an update queued at every vendor), then runs then with the vendors
+// queued. A vendor whose every field is older than what it received is left out of the
+// answer (ErrSuperseded for that vendor alone).
+func (s *Store) QueueDeliveries(ctx context.Context, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
+	// Locked in one order, so two such transactions never wait on each other the other way.
+	items = slices.SortedFunc(slices.Values(items), func(a, b QueueItem) int { return strings.Compare(string(a.Vendor), string(b.Vendor)) })
+	var queued map[model.Vendor]Pending
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		queued = make(map[model.Vendor]Pending, len(items))
+		var vendors []model.Vendor
+		for _, it := range items {
+			p, err := s.queueTx(ctx, tx, customerID, it.Vendor, it.Fields, []model.Origin{origin}, "", now, maxAge)
+			if errors.Is(err, ErrSuperseded) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			queued[it.Vendor], vendors = p, append(vendors, it.Vendor)
+		}
+		if len(vendors) == 0 {
+			return nil
+		}
+		return then(tx, vendors)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: queue deliveries: %w", err)
+	}
+	return queued, nil
+}
+
 // queueTx is QueueDelivery's work inside tx: the fields merged into the customer's pending
 // delivery for vendor (made, named id or a new UUIDv7, when none waits), each origin's
 // request and update ids noted.

@@ -268,3 +268,42 @@ func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
 		}
 	})
 }
+
+// QueueDeliveries queues an update at several vendors in one transaction: every vendor
+// that still lacks a field is queued and handed to then once, together; one whose every
+// field is older than what it received is left out.
+func TestQueueDeliveriesTogether(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
+		if err := s.RecordUpdate(ctx, e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: "c-1"}},
+			map[model.Vendor]model.PendingFields{engageLab: fieldsOf(t, `{"email":"newer@example.com"}`, 5)}); err != nil {
+			t.Fatal(err)
+		}
+		fields := fieldsOf(t, `{"email":"a@example.com"}`, 1)
+		var calls [][]model.Vendor
+		queued, err := s.QueueDeliveries(ctx, "c-1", []QueueItem{{ladiFlow, fields}, {happyTalk, fields}, {engageLab, fields}},
+			model.Origin{RequestID: "req-1", UpdateID: "u-1"}, time.Now(), time.Hour, func(_ *sql.Tx, vs []model.Vendor) error {
+				calls = append(calls, vs)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 1 || fmt.Sprint(calls[0]) != fmt.Sprint([]model.Vendor{happyTalk, ladiFlow}) {
+			t.Fatalf("then called with %v, want once with [happytalk ladiflow]", calls)
+		}
+		if _, ok := queued[engageLab]; ok || len(queued) != 2 || queued[ladiFlow].UpdateIDs[0] != "u-1" {
+			t.Fatalf("queued %+v", queued)
+		}
+		boom := errors.New("boom")
+		if _, err := s.QueueDeliveries(ctx, "c-2", []QueueItem{{ladiFlow, fields}, {happyTalk, fields}}, model.Origin{}, time.Now(), time.Hour,
+			func(*sql.Tx, []model.Vendor) error { return boom }); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if vs, err := s.PendingVendors(ctx, "c-2"); err != nil || len(vs) != 0 {
+			t.Fatalf("a failed batch left %v waiting: %v", vs, err)
+		}
+	})
+}
