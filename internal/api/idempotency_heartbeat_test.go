@@ -16,9 +16,10 @@ import (
 	"github.com/customergateway/gateway/internal/store"
 )
 
-// These tests run in a synctest bubble: its clock is virtual, so a time.Sleep moves it on
-// by a whole lease at once, with every renewal due meanwhile made, and synctest.Wait waits
-// until every goroutine of the test is blocked again. Nothing waits for real time.
+// These tests run in a synctest bubble: its clock is virtual and moves on only when every
+// goroutine of the test is blocked, so a wait on a renewal count (renewedFor) or on a span
+// of time with nothing to do (noRenewalWithin) costs no real time. Nothing waits for real
+// time.
 
 // hbReplies is a store whose renewals can be made to fail, and which counts them.
 type hbReplies struct {
@@ -45,6 +46,36 @@ func (h *hbReplies) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.renewals
+}
+
+// renewedFor waits, in the bubble, until the claim has been renewed n times, failing if
+// that takes longer than d of the bubble's clock. Renewals come every third of a lease, so
+// n of them mean that n/3 leases have passed with the claim held.
+func renewedFor(t *testing.T, rs *hbReplies, n int, d time.Duration) {
+	t.Helper()
+	tick := time.NewTicker(d / 100)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for rs.count() < n {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%d renewals within %v, want %d: one every third of a lease", rs.count(), d, n)
+		}
+	}
+}
+
+// noRenewalWithin lets d of the bubble's clock pass with nothing else to wake for, then
+// fails if the claim was renewed meanwhile. A negative check needs the time to pass: in
+// the bubble it passes at once, so no real time is spent.
+func noRenewalWithin(t *testing.T, rs *hbReplies, d time.Duration) {
+	t.Helper()
+	n := rs.count()
+	<-time.After(d)
+	synctest.Wait()
+	if got := rs.count(); got != n {
+		t.Fatalf("%d renewals within %v, want none", got-n, d)
+	}
 }
 
 // hbStore opens a store in the bubble, with the default lease.
@@ -92,11 +123,7 @@ func TestIdempotencyHeartbeatKeepsClaim(t *testing.T) {
 		wg.Go(func() { first = hbPut(h, "k-slow", `{}`, nil) })
 		<-entered
 
-		time.Sleep(3 * lease) // three leases, the first request still running
-		synctest.Wait()
-		if n := rs.count(); n < 8 {
-			t.Fatalf("%d renewals in three leases, want one every third of a lease", n)
-		}
+		renewedFor(t, rs, 8, 3*lease) // the first request still running
 		second := hbPut(h, "k-slow", `{}`, nil)
 		if second.Code != http.StatusConflict || second.Header().Get("Retry-After") != "1" {
 			t.Fatalf("second request during the first: %d %q, want 409 with Retry-After", second.Code, second.Header().Get("Retry-After"))
@@ -114,12 +141,7 @@ func TestIdempotencyHeartbeatKeepsClaim(t *testing.T) {
 		if calls != 1 {
 			t.Fatalf("handler ran %d times, want once", calls)
 		}
-		n := rs.count()
-		time.Sleep(3 * lease)
-		synctest.Wait()
-		if rs.count() != n {
-			t.Fatalf("%d renewals after the answer, want none", rs.count()-n)
-		}
+		noRenewalWithin(t, rs, 3*lease)
 	})
 }
 
@@ -149,8 +171,7 @@ func TestIdempotencyHeartbeatSurvivesAFailedRenewal(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { hbPut(h, "k-flaky", `{}`, logs) })
 		<-entered
-		time.Sleep(2 * lease)
-		synctest.Wait()
+		renewedFor(t, rs, 6, 3*lease) // two leases' worth, the failed one included
 		if got := hbPut(h, "k-flaky", `{}`, nil); got.Code != http.StatusConflict {
 			t.Fatalf("twin after two leases: %d, want 409", got.Code)
 		}
@@ -226,7 +247,7 @@ func TestIdempotencyHeartbeatStopsOnPanic(t *testing.T) {
 		h := recoverer(idempotent(rs, noCaller)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls++
 			if calls == 1 {
-				time.Sleep(2 * lease)
+				renewedFor(t, rs, 6, 3*lease) // held for two leases, then the panic
 				panic("boom")
 			}
 			w.WriteHeader(http.StatusOK)
@@ -234,15 +255,10 @@ func TestIdempotencyHeartbeatStopsOnPanic(t *testing.T) {
 		if got := hbPut(h, "k-panic", `{}`, nil); got.Code != http.StatusInternalServerError {
 			t.Fatalf("panicking request: %d", got.Code)
 		}
-		n := rs.count()
-		if n == 0 {
+		if rs.count() == 0 {
 			t.Fatal("no renewal while the handler ran")
 		}
-		time.Sleep(2 * lease)
-		synctest.Wait()
-		if rs.count() != n {
-			t.Fatalf("renewals after the panic: %d", rs.count()-n)
-		}
+		noRenewalWithin(t, rs, 2*lease)
 		if got := hbPut(h, "k-panic", `{}`, nil); got.Code != http.StatusOK || calls != 2 {
 			t.Fatalf("retry after the panic: %d, handler ran %d times", got.Code, calls)
 		}
