@@ -250,28 +250,38 @@ const (
 	maxJSONDepth  = 32
 )
 
+// stringScan follows, byte by byte, whether a scan of JSON is inside a string, so the
+// scanners of a raw body (jsonShapeWithin, readDifferently) look only at what is outside.
+type stringScan struct{ in, escaped bool }
+
+// inside reports whether c is part of a string, its quotes included, and moves the state on.
+func (s *stringScan) inside(c byte) bool {
+	switch {
+	case !s.in:
+		s.in = c == '"'
+		return s.in
+	case s.escaped:
+		s.escaped = false
+	case c == '\\':
+		s.escaped = true
+	case c == '"':
+		s.in = false
+	}
+	return true
+}
+
 // jsonShapeWithin reports whether body, read as JSON, holds at most maxJSONValues values
 // nested at most maxJSONDepth deep; it scans the bytes once and allocates nothing, so it
 // can run before anything decodes the body. It counts, it does not validate: a malformed
 // body is the contract check's to refuse.
 func jsonShapeWithin(body []byte) (ok bool, detail string) {
 	values, depth, maxDepth := 1, 0, 0
-	inString, escaped := false, false
+	var str stringScan
 	for _, c := range body {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
+		if str.inside(c) {
 			continue
 		}
 		switch c {
-		case '"':
-			inString = true
 		case '{', '[':
 			depth++
 			maxDepth = max(maxDepth, depth)

@@ -581,21 +581,16 @@ func orBody(field string) string {
 // JSON value. It scans the bytes once, outside strings, and allocates nothing.
 func readDifferently(body []byte) bool {
 	depth, digits, started := 0, 0, false
-	inString, escaped := false, false
+	var str stringScan
 	for _, c := range body {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+		if str.inside(c) {
+			digits = 0
+			if depth == 0 && started {
+				return true // a string after the closing bracket
 			}
 			continue
-		case c == '"':
-			inString, digits = true, 0
+		}
+		switch {
 		case (c == '.' || c == 'e' || c == 'E') && digits > 0:
 			return true // inside a number: true and false hold an e too
 		case c >= '0' && c <= '9':

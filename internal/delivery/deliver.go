@@ -43,7 +43,7 @@ type delivery struct {
 // An error means the store could not be read and nothing was sent.
 func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, error) {
 	if !s.canQueue() {
-		return stamped(s.fanout.Deliver(ctx, d.u, d.plans)), nil
+		return s.fanout.Deliver(ctx, d.u, d.plans), nil
 	}
 	waiting, err := s.queue.Waiting(ctx, d.u.CustomerID)
 	if err != nil {
@@ -58,7 +58,7 @@ func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, 
 	}
 	// A delivery the queue takes over is counted in the metrics as queued, not failed.
 	ctx, settle := fanout.Defer(ctx)
-	res := stamped(s.fanout.Deliver(ctx, d.u, now))
+	res := s.fanout.Deliver(ctx, d.u, now)
 	defer func() { settle(res.Results) }()
 
 	// The request's deadline may be spent on vendors that did not answer; queueing gets
@@ -80,18 +80,6 @@ func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, 
 	s.enqueue(qctx, d, items, whys, res.Results)
 	res.Outcome = model.Summarize(res.Results)
 	return res, nil
-}
-
-// stamped marks when each vendor that answered ok accepted the update.
-func stamped(res model.UpdateResult) model.UpdateResult {
-	now := time.Now().UTC()
-	for v, r := range res.Results {
-		if r.Status == model.StatusOK && r.DeliveredAt == nil {
-			r.DeliveredAt = &now
-			res.Results[v] = r
-		}
-	}
-	return res
 }
 
 // held answers the planned vendors that are queued instead of sent now, with why.

@@ -266,6 +266,8 @@ func statusOf(err error) model.Status {
 func classify(display string, err error) model.VendorResult {
 	r := model.VendorResult{Status: model.StatusOK}
 	if err == nil {
+		now := time.Now().UTC() // when the vendor accepted it: GET /updates's delivered_at
+		r.DeliveredAt = &now
 		return r
 	}
 	var ve *model.VendorError

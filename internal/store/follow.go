@@ -53,34 +53,40 @@ func (s *Store) lockUpdates(ctx context.Context, tx *sql.Tx, ids []string) error
 	return nil
 }
 
-// keepUpdate stores u for GET /updates (nothing without an UpdateID), and notices when
-// every delivery it queued ended already, before it was recorded.
+// keepUpdate stores u for GET /updates (nothing without an UpdateID), and, for an update
+// that queued a delivery, notices when every one it queued ended already, before it was
+// recorded.
 func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord) error {
 	if u.UpdateID == "" {
 		return nil
 	}
-	if err := s.lockUpdates(ctx, tx, []string{u.UpdateID}); err != nil {
-		return err
-	}
-	results := make(map[model.Vendor]model.VendorResult, len(u.Results))
-	for v, r := range u.Results {
-		r.Request = nil // a dry run's view is never kept
-		results[v] = r
-	}
-	u.Results = results
-	answer, err := json.Marshal(u)
+	answer, err := json.Marshal(u) // a dry run, the one answer with request views, is never kept
 	if err != nil {
 		return err
 	}
-	notify := 0
-	if len(u.Waiting()) > 0 {
-		notify = 1
+	notify := len(u.Waiting()) > 0
+	if notify {
+		// Only an update with a delivery queued can end later, in the worker's transaction.
+		if err := s.lockUpdates(ctx, tx, []string{u.UpdateID}); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO updates (update_id, customer_id, received_at, answer, notify) VALUES ($1, $2, $3, $4, $5)`,
-		u.UpdateID, u.CustomerID, nanos(u.ReceivedAt), string(answer), notify); err != nil {
+		u.UpdateID, u.CustomerID, nanos(u.ReceivedAt), string(answer), boolInt(notify)); err != nil {
 		return err
 	}
+	if !notify {
+		return nil
+	}
 	return s.noticeCompleted(ctx, tx, u.UpdateID)
+}
+
+// boolInt is b as the 0 or 1 an INTEGER flag column holds on both engines.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // noticeCompleted runs the completion hook when the update is due a notice (answered with
@@ -169,24 +175,10 @@ func readUpdate(ctx context.Context, db rowQueryer, id string) (model.UpdateReco
 // that ended without success is kept for GET /deliveries (its fields for retention), and
 // an update whose last queued delivery this was is noticed (OnCompleted).
 func (s *Store) EndDeliveryTx(ctx context.Context, tx *sql.Tx, p Pending, r model.VendorResult, at time.Time) error {
-	if err := s.lockUpdates(ctx, tx, p.UpdateIDs); err != nil {
-		return err
-	}
 	r.Attempts = p.Attempts
 	r.QueuedUntil, r.Request = nil, nil
-	if r.Status == model.StatusOK && r.DeliveredAt == nil {
-		r.DeliveredAt = &at
-	}
-	result, err := json.Marshal(r)
-	if err != nil {
+	if err := s.setResults(ctx, tx, p.UpdateIDs, p.Vendor, r); err != nil {
 		return err
-	}
-	for _, id := range p.UpdateIDs {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO update_results (update_id, vendor, result) VALUES ($1, $2, $3)
-			ON CONFLICT (update_id, vendor) DO UPDATE SET result = excluded.result`, id, string(p.Vendor), string(result)); err != nil {
-			return err
-		}
 	}
 	switch r.Status {
 	case model.StatusRejected, model.StatusFailed, model.StatusCancelled:
@@ -202,23 +194,40 @@ func (s *Store) EndDeliveryTx(ctx context.Context, tx *sql.Tx, p Pending, r mode
 	return nil
 }
 
+// setResults makes r vendor's line of every update of ids (update_results), the updates
+// locked first (lockUpdates).
+func (s *Store) setResults(ctx context.Context, tx *sql.Tx, ids []string, vendor model.Vendor, r model.VendorResult) error {
+	if err := s.lockUpdates(ctx, tx, ids); err != nil {
+		return err
+	}
+	result, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO update_results (update_id, vendor, result) VALUES ($1, $2, $3)
+			ON CONFLICT (update_id, vendor) DO UPDATE SET result = excluded.result`, id, string(vendor), string(result)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // keepEnded keeps a delivery that ended without success, with its fields.
 func keepEnded(ctx context.Context, tx *sql.Tx, p Pending, r model.VendorResult, at time.Time) error {
-	fields, err := json.Marshal(p.Fields)
+	cols, err := jsonTexts(p.Fields, p.UpdateIDs)
 	if err != nil {
 		return err
 	}
-	updates, err := json.Marshal(p.UpdateIDs)
-	if err != nil {
-		return err
-	}
+	fields, updates := cols[0], cols[1]
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO ended_deliveries (delivery_id, customer_id, vendor, update_ids, status, attempts, queued_at, queued_until, ended_at, error, fields)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (delivery_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, queued_until = excluded.queued_until,
 			ended_at = excluded.ended_at, error = excluded.error, fields = excluded.fields, update_ids = excluded.update_ids`,
-		p.DeliveryID, p.CustomerID, string(p.Vendor), string(updates), string(r.Status), p.Attempts,
-		nanos(p.QueuedAt), nanos(p.ExpiresAt), nanos(at), r.Why(), string(fields))
+		p.DeliveryID, p.CustomerID, string(p.Vendor), updates, string(r.Status), p.Attempts,
+		nanos(p.QueuedAt), nanos(p.ExpiresAt), nanos(at), r.Why(), fields)
 	return err
 }
 
@@ -523,22 +532,13 @@ func (s *Store) lockEnded(ctx context.Context, tx *sql.Tx, id string) (model.Del
 
 // noteQueuedAgain shows the vendor queued again on every update the retried delivery carried.
 func (s *Store) noteQueuedAgain(ctx context.Context, tx *sql.Tx, ended model.Delivery, p Pending) error {
-	if err := s.lockUpdates(ctx, tx, ended.UpdateIDs); err != nil {
-		return err
-	}
 	until := p.ExpiresAt
 	r := model.VendorResult{Status: model.StatusQueued, Attempts: ended.Attempts, QueuedUntil: &until, Warnings: []string{},
 		Reason: "sent again by an operator; the gateway keeps trying in the background until " + until.Format(time.RFC3339)}
-	result, err := json.Marshal(r)
-	if err != nil {
+	if err := s.setResults(ctx, tx, ended.UpdateIDs, ended.Vendor, r); err != nil {
 		return err
 	}
 	for _, id := range ended.UpdateIDs {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO update_results (update_id, vendor, result) VALUES ($1, $2, $3)
-			ON CONFLICT (update_id, vendor) DO UPDATE SET result = excluded.result`, id, string(ended.Vendor), string(result)); err != nil {
-			return err
-		}
 		// Due a notice again when it ends again.
 		if _, err := tx.ExecContext(ctx, `UPDATE updates SET notify = 1 WHERE update_id = $1`, id); err != nil {
 			return err

@@ -65,6 +65,10 @@ func queueFor(t *testing.T, s *Store, vendor model.Vendor, body string, seq int6
 // endDelivery ends the customer's pending delivery at vendor with r, as the queue's worker does.
 func endDelivery(t *testing.T, s *Store, p Pending, r model.VendorResult) {
 	t.Helper()
+	if r.Status == model.StatusOK && r.DeliveredAt == nil {
+		at := time.Now() // as the fan-out answers a delivery a vendor accepted
+		r.DeliveredAt = &at
+	}
 	end := func(tx *sql.Tx) error { return s.EndDeliveryTx(t.Context(), tx, p, r, time.Now()) }
 	var err error
 	if r.Status == model.StatusOK {

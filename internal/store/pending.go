@@ -196,27 +196,29 @@ func (s *Store) lockPending(ctx context.Context, tx *sql.Tx, customerID string, 
 }
 
 func writePending(ctx context.Context, tx *sql.Tx, p Pending) error {
-	fields, err := json.Marshal(p.Fields)
+	cols, err := jsonTexts(p.Fields, p.RequestIDs, p.UpdateIDs, p.TraceParents)
 	if err != nil {
 		return err
 	}
-	ids, err := json.Marshal(p.RequestIDs)
-	if err != nil {
-		return err
-	}
-	updates, err := json.Marshal(p.UpdateIDs)
-	if err != nil {
-		return err
-	}
-	traces, err := json.Marshal(p.TraceParents)
-	if err != nil {
-		return err
-	}
+	fields, ids, updates, traces := cols[0], cols[1], cols[2], cols[3]
 	_, err = tx.ExecContext(ctx, `
 		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6, update_ids = $7, delivery_id = $8, trace_parents = $9
 		WHERE customer_id = $1 AND vendor = $2`,
-		p.CustomerID, string(p.Vendor), string(fields), string(ids), p.Version, nanos(p.ExpiresAt), string(updates), p.DeliveryID, string(traces))
+		p.CustomerID, string(p.Vendor), fields, ids, p.Version, nanos(p.ExpiresAt), updates, p.DeliveryID, traces)
 	return err
+}
+
+// jsonTexts is each of vs in JSON, as the store's JSON columns hold it: text.
+func jsonTexts(vs ...any) ([]string, error) {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = string(b)
+	}
+	return out, nil
 }
 
 func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
