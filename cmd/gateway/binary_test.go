@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/customergateway/gateway/internal/testmain"
 )
 
 // readmeUpdateCommand is how README.md's first example starts; the test runs that example.
@@ -101,7 +103,13 @@ func TestBinary(t *testing.T) {
 // binDir holds the binary the package's tests share; TestMain removes it.
 var binDir string
 
+// parallel is how many tests run at once unless -parallel says otherwise: most of a test
+// here waits for a gateway process it started (its start, a vendor's timeout, a queue's
+// retry), not on the cores.
+const parallel = 6
+
 func TestMain(m *testing.M) {
+	testmain.Parallel(parallel)
 	code := m.Run()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)

@@ -1,14 +1,13 @@
 package queue
 
 import (
-	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/customergateway/gateway/internal/store"
 	"github.com/customergateway/gateway/internal/store/storetest"
+	"github.com/customergateway/gateway/internal/testmain"
 )
 
 // templates makes the tests' databases, copies of one migrated per engine.
@@ -21,15 +20,7 @@ var templates = storetest.NewTemplates(storetest.Migrator(store.Open))
 const parallel = 4
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		if err := flag.Set("test.parallel", strconv.Itoa(parallel)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-	}
+	testmain.Parallel(parallel)
 	code := m.Run()
 	if err := templates.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "storetest:", err)
