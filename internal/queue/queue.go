@@ -139,6 +139,7 @@ func (q *Queue) Start(ctx context.Context, sender Sender) error {
 	if err := q.client.Start(ctx); err != nil {
 		return err
 	}
+	q.resumeDue(ctx)
 	if q.cfg.DeliveryRetention > 0 {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		q.stopPurge, q.purged = cancel, make(chan struct{})
@@ -148,6 +149,41 @@ func (q *Queue) Start(ctx context.Context, sender Sender) error {
 		}()
 	}
 	return nil
+}
+
+// resumeBatch bounds the jobs Start makes available at once; any more wait for River's
+// scheduler, as every job did before.
+const resumeBatch = 1000
+
+// resumeDue makes the jobs already due (deliveries and webhooks waiting for a retry)
+// available at once. River moves a due job to available only on its elected leader, and a
+// leader that died (SIGKILL, a crash) holds its lease for up to 15 s: a gateway restarted
+// after a crash would sit on deliveries that were due all along. Any process may do this:
+// River's JobRetry leaves running jobs alone and keeps a job's uniqueness.
+func (q *Queue) resumeDue(ctx context.Context) {
+	params := river.NewJobListParams().
+		States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).
+		First(resumeBatch)
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		q.log.Error().Err(err).Msg("queue: list the jobs due at start")
+		return
+	}
+	now, resumed := q.now(), 0
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(now) {
+			break // the rest are not due yet: the scheduler makes them available in time
+		}
+		if _, err := q.client.JobRetry(ctx, j.ID); err != nil {
+			q.log.Error().Err(err).Int64("job", j.ID).Msg("queue: resume a due job at start")
+			return
+		}
+		resumed++
+	}
+	if resumed > 0 {
+		q.log.Info().Int("jobs", resumed).Msg("queue: jobs due at start resumed")
+	}
 }
 
 // Stop lets running deliveries finish until ctx ends, then cancels them; a cancelled
