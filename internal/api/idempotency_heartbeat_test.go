@@ -78,10 +78,11 @@ func noRenewalWithin(t *testing.T, rs *hbReplies, d time.Duration) {
 	}
 }
 
-// hbStore opens a store in the bubble, with the default lease.
+// hbStore opens a store in the bubble, with the default lease: a copy of the migrated
+// template (migrating a fresh database is most of these tests' work).
 func hbStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), "sqlite::memory:")
+	st, err := store.Open(t.Context(), templates.SQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +106,7 @@ func hbPut(h http.Handler, key, body string, logs *syncBuffer) *httptest.Respons
 // key meanwhile is told to wait, and once the handler answers its reply is replayed. The
 // renewals stop with the answer.
 func TestIdempotencyHeartbeatKeepsClaim(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := hbStore(t)
 		rs := &hbReplies{Replies: st}
@@ -147,6 +149,7 @@ func TestIdempotencyHeartbeatKeepsClaim(t *testing.T) {
 
 // A renewal that fails while the lease still has time is tried again, and the claim holds.
 func TestIdempotencyHeartbeatSurvivesAFailedRenewal(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := hbStore(t)
 		rs := &hbReplies{Replies: st, fail: func(n int) error {
@@ -191,6 +194,7 @@ func TestIdempotencyHeartbeatSurvivesAFailedRenewal(t *testing.T) {
 // the key over, the request's context is cancelled with errClaimLapsed and the lapse logged;
 // once it answers and releases the key, the twin goes ahead.
 func TestIdempotencyHeartbeatLapse(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := hbStore(t)
 		rs := &hbReplies{Replies: st, fail: func(int) error { return errors.New("store unreachable") }}
@@ -239,6 +243,7 @@ func TestIdempotencyHeartbeatLapse(t *testing.T) {
 
 // A handler that panics after renewing its claim stops the renewals and releases the key.
 func TestIdempotencyHeartbeatStopsOnPanic(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := hbStore(t)
 		rs := &hbReplies{Replies: st}
@@ -267,6 +272,7 @@ func TestIdempotencyHeartbeatStopsOnPanic(t *testing.T) {
 
 // Keys are the caller's: two callers' same key are two keys, each with its own reply.
 func TestIdempotencyKeysPerCaller(t *testing.T) {
+	t.Parallel()
 	st := hbStore(t)
 	calls := 0
 	h := idempotent(st, func(r *http.Request) string { return r.Header.Get("X-Test-Caller") })(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
