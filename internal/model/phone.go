@@ -27,14 +27,17 @@ func ParsePhone(raw, defaultRegion string) (Phone, error) {
 	if err != nil {
 		return Phone{}, fmt.Errorf("not a phone number (E.164 like +821012345678, or national in %s): %w", defaultRegion, err)
 	}
-	if !phonenumbers.IsValidNumber(num) {
+	// IsValidNumber is IsValidNumberForRegion in the number's region, which is wanted
+	// anyway: looked up once.
+	region := phonenumbers.GetRegionCodeForNumber(num)
+	if !phonenumbers.IsValidNumberForRegion(num, region) {
 		return Phone{}, fmt.Errorf("not a valid phone number (E.164 like +821012345678, or national in %s)", defaultRegion)
 	}
 	national := phonenumbers.Format(num, phonenumbers.NATIONAL)
 	return Phone{
 		E164:     phonenumbers.Format(num, phonenumbers.E164),
 		National: digitsOnly(national),
-		Region:   phonenumbers.GetRegionCodeForNumber(num),
+		Region:   region,
 	}, nil
 }
 
@@ -44,12 +47,11 @@ func KnownRegion(region string) bool {
 }
 
 func digitsOnly(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
+	b := make([]byte, 0, len(s))
+	for i := range len(s) {
+		if c := s[i]; c >= '0' && c <= '9' {
+			b = append(b, c)
 		}
 	}
-	return b.String()
+	return string(b)
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -33,6 +33,19 @@ func TextProblem(s string) string {
 		}
 		if isControl(r) {
 			return fmt.Sprintf("holds the control character %U at offset %d; only tab and newline are allowed", r, i)
+		}
+	}
+	return ""
+}
+
+// bytesProblem is TextProblem(string(b)), without the copy when b is plain text.
+func bytesProblem(b []byte) string {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			if utf8.Valid(b) && !hasControlBytes(b) && bytes.IndexByte(b, 0x7f) < 0 {
+				return "" // tab, newline or characters past ASCII, none of them a control
+			}
+			return TextProblem(string(b))
 		}
 	}
 	return ""
@@ -84,7 +97,7 @@ func plainKey(key string) bool {
 // to the canonical types is covered without a change here.
 func TextErrors(v any) FieldErrors {
 	var errs FieldErrors
-	textErrors(reflect.ValueOf(v), &textPath{}, &errs)
+	textErrors(reflect.ValueOf(v), &textPath{segs: make([]pathSeg, 0, 8)}, &errs)
 	sortFields(errs)
 	return errs
 }
@@ -116,9 +129,7 @@ func textErrors(v reflect.Value, path *textPath, errs *FieldErrors) {
 		return
 	}
 	if v.Type() == rawMessageType {
-		if bytes.ContainsAny(v.Bytes(), "\\\x00\x7f") || !utf8.Valid(v.Bytes()) || hasControlBytes(v.Bytes()) {
-			*errs = append(*errs, JSONTextErrors(path.String(), v.Bytes())...)
-		}
+		rawTextErrors(v.Bytes(), path, errs)
 		return
 	}
 	switch v.Kind() {
@@ -158,17 +169,69 @@ func textErrors(v reflect.Value, path *textPath, errs *FieldErrors) {
 		if v.Type().Key().Kind() != reflect.String {
 			return
 		}
-		iter := v.MapRange()
+		if v.CanInterface() && textMapErrors(v.Interface(), path, errs) {
+			return
+		}
+		// One key and one value, set from the iterator: Key and Value would copy each.
+		k, elem := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		var iter reflect.MapIter
+		iter.Reset(v)
 		for iter.Next() {
-			key := iter.Key().String()
+			k.SetIterKey(&iter)
+			elem.SetIterValue(&iter)
+			key := k.String()
 			path.push(pathSeg{key: key, index: -1})
 			if p := TextProblem(key); p != "" {
 				*errs = append(*errs, FieldError{Field: path.String(), Message: "the name " + p})
 			} else {
-				textErrors(iter.Value(), path, errs)
+				textErrors(elem, path, errs)
 			}
 			path.pop()
 		}
+	}
+}
+
+// textMapErrors is textErrors for the maps of strings and raw values a CustomerUpdate has,
+// without reflection; false for any other map.
+func textMapErrors(m any, path *textPath, errs *FieldErrors) bool {
+	switch m := m.(type) {
+	case map[string]string:
+		for key, s := range m {
+			if textKeyErrors(key, path, errs) {
+				if p := TextProblem(s); p != "" {
+					*errs = append(*errs, FieldError{Field: orBody(path.String()), Message: p})
+				}
+			}
+			path.pop()
+		}
+	case Refs:
+		for key, raw := range m {
+			if textKeyErrors(key, path, errs) {
+				rawTextErrors(raw, path, errs)
+			}
+			path.pop()
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// textKeyErrors pushes the map key onto path and checks it; true when it is text, so
+// that its value is checked next. The caller pops it.
+func textKeyErrors(key string, path *textPath, errs *FieldErrors) bool {
+	path.push(pathSeg{key: key, index: -1})
+	if p := TextProblem(key); p != "" {
+		*errs = append(*errs, FieldError{Field: path.String(), Message: "the name " + p})
+		return false
+	}
+	return true
+}
+
+// rawTextErrors checks the raw JSON value b at path.
+func rawTextErrors(b []byte, path *textPath, errs *FieldErrors) {
+	if bytes.ContainsAny(b, "\\\x00\x7f") || !utf8.Valid(b) || hasControlBytes(b) {
+		*errs = append(*errs, JSONTextErrors(path.String(), b)...)
 	}
 }
 
@@ -191,7 +254,7 @@ func orBody(field string) string {
 }
 
 func sortFields(errs FieldErrors) {
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+	slices.SortStableFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
 }
 
 // maxJSONDepth is encoding/json's own nesting limit: deeper documents are malformed for
@@ -214,7 +277,7 @@ const maxFieldLen = 256
 // refused because decoders disagree on which value wins. The scan stops at the first
 // syntax error, which the decoder reports. Its cost is linear in the document's size.
 func JSONTextErrors(parent string, raw []byte) FieldErrors {
-	s := jsonScan{data: raw, parent: parent}
+	s := jsonScan{data: raw, parent: parent, path: make([]scanSeg, 0, 8), keys: make([][]byte, 0, keysByScan)}
 	s.ws()
 	if s.pos < len(s.data) {
 		s.value(0)
@@ -229,9 +292,23 @@ type jsonScan struct {
 	parent string
 	// path is where the scan is, rendered into a field name only when one is reported:
 	// building it at every level would cost the square of the nesting depth.
-	path []pathSeg
+	path []scanSeg
+	// keys are the keys of the objects the scan is in, each object's after its parent's,
+	// to find a key named twice: most objects have a few, compared without a map.
+	keys [][]byte
 	errs FieldErrors
 }
+
+// scanSeg is one step of a scan's path: an object key as the body writes it (its text
+// when it has escapes), or an array index when index >= 0.
+type scanSeg struct {
+	key   []byte
+	index int
+}
+
+// keysByScan is how many keys an object may have before the scan looks them up in a map.
+// A customer update's top-level object has some twenty.
+const keysByScan = 32
 
 // pathSeg is one step of a path: an object key, or an array index when index >= 0.
 type pathSeg struct {
@@ -245,7 +322,7 @@ func (s *jsonScan) field() string {
 		if p.index >= 0 {
 			f = IndexField(f, p.index)
 		} else {
-			f = JoinField(f, p.key)
+			f = JoinField(f, string(p.key))
 		}
 		if len(f) > maxFieldLen {
 			return truncate(f, maxFieldLen) + "..."
@@ -299,7 +376,7 @@ func (s *jsonScan) value(depth int) bool {
 	case c == '"':
 		text, problem, ok := s.str()
 		if ok && problem == "" {
-			problem = TextProblem(text)
+			problem = bytesProblem(text)
 		}
 		if problem != "" && !s.fail(problem) {
 			return false
@@ -325,9 +402,10 @@ func (s *jsonScan) object(depth int) bool {
 		s.pos++
 		return true
 	}
-	seen := map[string]bool{}
-	s.path = append(s.path, pathSeg{index: -1})
-	defer func() { s.path = s.path[:len(s.path)-1] }()
+	var seen map[string]bool // past keysByScan keys
+	first := len(s.keys)
+	s.path = append(s.path, scanSeg{index: -1})
+	defer func() { s.path, s.keys = s.path[:len(s.path)-1], s.keys[:first] }()
 	for {
 		s.ws()
 		if s.peek() != '"' {
@@ -338,7 +416,7 @@ func (s *jsonScan) object(depth int) bool {
 			return false
 		}
 		if problem == "" {
-			problem = TextProblem(key)
+			problem = bytesProblem(key)
 		}
 		s.path[len(s.path)-1].key = key
 		switch {
@@ -346,12 +424,23 @@ func (s *jsonScan) object(depth int) bool {
 			if !s.fail("the name " + problem) {
 				return false
 			}
-		case seen[key]:
+		case s.named(key, first, seen):
 			if !s.fail("named twice in one object; name each field once") {
 				return false
 			}
 		}
-		seen[key] = true
+		switch {
+		case seen != nil:
+			seen[string(key)] = true
+		case len(s.keys)-first < keysByScan:
+			s.keys = append(s.keys, key)
+		default:
+			seen = make(map[string]bool, 2*keysByScan)
+			for _, k := range s.keys[first:] {
+				seen[string(k)] = true
+			}
+			seen[string(key)] = true
+		}
 		s.ws()
 		if s.peek() != ':' {
 			return false
@@ -381,7 +470,7 @@ func (s *jsonScan) array(depth int) bool {
 		s.pos++
 		return true
 	}
-	s.path = append(s.path, pathSeg{})
+	s.path = append(s.path, scanSeg{})
 	defer func() { s.path = s.path[:len(s.path)-1] }()
 	for i := 0; ; i++ {
 		s.path[len(s.path)-1].index = i
@@ -402,6 +491,20 @@ func (s *jsonScan) array(depth int) bool {
 	}
 }
 
+// named reports whether the object whose keys start at s.keys[first] (and, past
+// keysByScan of them, are in seen) already has key.
+func (s *jsonScan) named(key []byte, first int, seen map[string]bool) bool {
+	if seen != nil {
+		return seen[string(key)]
+	}
+	for _, k := range s.keys[first:] {
+		if bytes.Equal(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // number skips a JSON number; its value is the decoder's business.
 func (s *jsonScan) number() bool {
 	start := s.pos
@@ -420,8 +523,9 @@ func (s *jsonScan) number() bool {
 // kept as they are (so that TextProblem sees invalid UTF-8) and escapes decoded (so that
 // it sees "\u0000" as a NUL), and the problem an escape has that the text cannot show: a
 // lone UTF-16 surrogate, which stands for no character at all. ok is false at a syntax
-// error: an unterminated string, a bad escape, a raw control byte.
-func (s *jsonScan) str() (text, problem string, ok bool) {
+// error: an unterminated string, a bad escape, a raw control byte. A text with no escape
+// is the body's own bytes, not a copy.
+func (s *jsonScan) str() (text []byte, problem string, ok bool) {
 	s.pos++ // "
 	var b []byte
 	start := s.pos
@@ -429,22 +533,21 @@ func (s *jsonScan) str() (text, problem string, ok bool) {
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
+			text = b
 			if b == nil {
-				text = string(s.data[start:s.pos])
-			} else {
-				text = string(b)
+				text = s.data[start:s.pos:s.pos]
 			}
 			s.pos++
 			return text, problem, true
 		case c < 0x20:
-			return "", "", false
+			return nil, "", false
 		case c == '\\':
 			if b == nil {
 				b = append([]byte{}, s.data[start:s.pos]...)
 			}
 			r, n, p, ok := s.escape(len(b))
 			if !ok {
-				return "", "", false
+				return nil, "", false
 			}
 			if p != "" && problem == "" {
 				problem = p
@@ -458,7 +561,7 @@ func (s *jsonScan) str() (text, problem string, ok bool) {
 			s.pos++
 		}
 	}
-	return "", "", false
+	return nil, "", false
 }
 
 // shortEscapes are JSON's two-character escapes and what they stand for.
