@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
-	// The drivers register themselves as "pgx" and "sqlite".
+	// The drivers register themselves as "pgx" and "sqlite"; the store opens SQLite through
+	// sqlitecache, the tests and storetest by the name.
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
+
+	"github.com/customergateway/gateway/internal/store/sqlitecache"
 )
 
 // The engines a store runs on, as Engine reports them.
@@ -140,10 +143,11 @@ func (s *Store) openSQLite(path string) error {
 	// IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction never
 	// fails midway on a lock another process took first.
 	wq.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	wc, err := sqlitecache.Connector(path + "?" + wq.Encode())
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	// database/sql must never close the only connection: an in-memory database would go with it.
 	w.SetMaxIdleConns(1)
@@ -156,11 +160,12 @@ func (s *Store) openSQLite(path string) error {
 
 	rq := cloneValues(common)
 	rq.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	rc, err := sqlitecache.Connector(path + "?" + rq.Encode())
 	if err != nil {
 		_ = w.Close()
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
+	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	s.r = r
