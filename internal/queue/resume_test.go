@@ -26,14 +26,8 @@ func TestStartResumesWhatIsDueUnderADeadLeader(t *testing.T) {
 			t.Fatalf("plant the dead process's lease: %v, %v", leader, err)
 		}
 		q, start := b.heldQueue(b.store, testConfig())
-		fields, err := model.QueuedFields(model.CustomerUpdate{Email: ptr("kim@example.com")}, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
 		at := time.Now().Add(100 * time.Millisecond) // scheduled: a retry after a failure
-		if _, err := q.Enqueue(t.Context(), "c-1", ladiFlow, fields, model.Origin{RequestID: "req-1"}, at); err != nil {
-			t.Fatal(err)
-		}
+		b.enqueueAt(q, at)
 		b.waitFor(waitLimit, "the delivery never came due", func() bool { return time.Now().After(at) })
 		start()
 		b.drained(waitLimit)
@@ -50,13 +44,7 @@ func TestStartLeavesWhatIsNotDueToTheScheduler(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		b.refs("c-1")
 		q, start := b.heldQueue(b.store, testConfig())
-		fields, err := model.QueuedFields(model.CustomerUpdate{Email: ptr("kim@example.com")}, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := q.Enqueue(t.Context(), "c-1", ladiFlow, fields, model.Origin{RequestID: "req-1"}, time.Now().Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+		b.enqueueAt(q, time.Now().Add(time.Hour))
 		start()
 		res, err := q.client.JobList(t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind()))
 		if err != nil || len(res.Jobs) != 1 {
@@ -66,4 +54,16 @@ func TestStartLeavesWhatIsNotDueToTheScheduler(t *testing.T) {
 			t.Fatalf("the job an hour away is %s at %v after start", j.State, j.ScheduledAt)
 		}
 	})
+}
+
+// enqueueAt queues an email for c-1 at LadiFlow, first tried at at.
+func (b *bench) enqueueAt(q *Queue, at time.Time) {
+	b.t.Helper()
+	fields, err := model.QueuedFields(model.CustomerUpdate{Email: ptr("kim@example.com")}, 1)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := q.Enqueue(b.t.Context(), "c-1", ladiFlow, fields, model.Origin{RequestID: "req-1"}, at); err != nil {
+		b.t.Fatal(err)
+	}
 }
