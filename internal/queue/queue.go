@@ -159,7 +159,10 @@ const resumeBatch = 1000
 // available at once. River moves a due job to available only on its elected leader, and a
 // leader that died (SIGKILL, a crash) holds its lease for up to 15 s: a gateway restarted
 // after a crash would sit on deliveries that were due all along. Any process may do this:
-// River's JobRetry leaves running jobs alone and keeps a job's uniqueness.
+// River's JobRetry leaves running jobs alone and keeps a job's uniqueness. A job another
+// replica finishes between the list and its retry runs once more: a delivery job then
+// finds nothing waiting and completes, a webhook is sent again with its webhook-id, as
+// any at-least-once retry would.
 func (q *Queue) resumeDue(ctx context.Context) {
 	params := river.NewJobListParams().
 		States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
