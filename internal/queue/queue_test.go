@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -35,19 +36,28 @@ type bench struct {
 	url   string // the database
 	store *store.Store
 	f     *fanout.Fanout
+	// gate, when a test sets one, holds LadiFlow's answers until the test opens it.
+	gate *gate
 }
 
 func newBench(t *testing.T, dbURL string) *bench {
 	t.Helper()
 	lfSim := ladiflowsim.Sandbox()
 	sim := vendorsim.New(vendorsim.Config{}, lfSim)
-	srv := httptest.NewServer(sim)
+	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b.gate != nil {
+			b.gate.wrap(sim).ServeHTTP(w, r)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: ladiflowsim.SandboxAPIKey}, vendorhttp.NewClient())
 	// Attempts time out late: a request answered on a loaded machine must not time out and
 	// be sent again, which the tests that count requests would see.
 	policy := fanout.Policy{AttemptTimeout: 5 * time.Second, Attempts: 1, Backoff: time.Millisecond, BreakerFailures: 1000, BreakerCooldown: time.Minute}
-	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL, f: fanout.New(policy, nil, lf)}
+	b.f = fanout.New(policy, nil, lf)
 	b.store = b.open()
 	return b
 }
@@ -133,16 +143,54 @@ func (b *bench) refs(customers ...string) {
 	}
 }
 
-// onTheWire waits until the worker's first request has reached LadiFlow (whose simulated
-// latency then holds it), so what the test queues next is merged while it is being sent.
-func (b *bench) onTheWire() {
+// onTheWire holds LadiFlow's answers and waits until the worker's first request has
+// reached it, and answers the function that lets it (and every later one) through: what
+// the test queues before calling it is merged while that request is being sent, however
+// long queueing takes on a loaded machine.
+func (b *bench) onTheWire() (release func()) {
 	b.t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for len(b.sim.Received(ladiFlow)) == 0 {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("the worker sent nothing within %v", waitLimit)
+	b.waitFor(waitLimit, "the worker sent nothing", func() bool { return b.gate.arrivals() > 0 })
+	return b.gate.open
+}
+
+// gate holds the requests that reach LadiFlow while it is closed, and counts them.
+type gate struct {
+	mu      sync.Mutex
+	closed  chan struct{} // nil once open
+	arrived int
+}
+
+func newGate() *gate { return &gate{closed: make(chan struct{})} }
+
+func (g *gate) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.arrived++
+		wait := g.closed
+		g.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+			case <-r.Context().Done():
+				return
+			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *gate) arrivals() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.arrived
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed != nil {
+		close(g.closed)
+		g.closed = nil
 	}
 }
 
@@ -296,10 +344,12 @@ func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		q := b.oneCustomer(vendorsim.Fault{Latency: 300 * time.Millisecond})
+		b.gate = newGate()
+		q := b.oneCustomer(vendorsim.Fault{})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
-		b.onTheWire()
+		release := b.onTheWire()
 		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
+		release()
 		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["email"] != "second@example.com" {
 			t.Fatalf("LadiFlow holds %v, want the second email", got["email"])
@@ -409,10 +459,12 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1, Latency: 300 * time.Millisecond})
+		b.gate = newGate()
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
-		b.onTheWire()
+		release := b.onTheWire()
 		b.enqueue(q, "c-1", `{"full_name":"Kim"}`, 2)
+		release()
 		b.drained(waitLimit)
 		if got := b.ladiflow("c-1"); got["full_name"] != "Kim" {
 			t.Fatalf("LadiFlow holds %v: the newer update was dropped with the rejected one", got)
