@@ -26,27 +26,31 @@ import (
 // be personal data.
 func TextProblem(s string) string {
 	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return fmt.Sprintf("holds invalid UTF-8 (byte 0x%02x at offset %d)", s[i], i)
-			}
-		}
-		if isControl(r) {
-			return fmt.Sprintf("holds the control character %U at offset %d; only tab and newline are allowed", r, i)
+		if p := runeProblem(r, s[i:], i); p != "" {
+			return p
 		}
 	}
 	return ""
 }
 
-// bytesProblem is TextProblem(string(b)), without the copy when b is plain text.
+// bytesProblem is TextProblem(string(b)) without copying b: a range over string(b) reads
+// b in place.
 func bytesProblem(b []byte) string {
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			if utf8.Valid(b) && !hasControlBytes(b) && bytes.IndexByte(b, 0x7f) < 0 {
-				return "" // tab, newline or characters past ASCII, none of them a control
-			}
-			return TextProblem(string(b))
+	for i, r := range string(b) {
+		if p := runeProblem(r, b[i:], i); p != "" {
+			return p
 		}
+	}
+	return ""
+}
+
+// runeProblem is what TextProblem says of r, read at offset i where rest starts.
+func runeProblem[T string | []byte](r rune, rest T, i int) string {
+	if r == utf8.RuneError && string(rest[:min(len(rest), 3)]) != "\uFFFD" {
+		return fmt.Sprintf("holds invalid UTF-8 (byte 0x%02x at offset %d)", rest[0], i)
+	}
+	if isControl(r) {
+		return fmt.Sprintf("holds the control character %U at offset %d; only tab and newline are allowed", r, i)
 	}
 	return ""
 }
