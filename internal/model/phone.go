@@ -47,11 +47,12 @@ func KnownRegion(region string) bool {
 }
 
 func digitsOnly(s string) string {
-	b := make([]byte, 0, len(s))
+	var b strings.Builder // one allocation: String does not copy
+	b.Grow(len(s))
 	for i := range len(s) {
 		if c := s[i]; c >= '0' && c <= '9' {
-			b = append(b, c)
+			b.WriteByte(c)
 		}
 	}
-	return string(b)
+	return b.String()
 }

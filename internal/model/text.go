@@ -183,11 +183,7 @@ func textErrors(v reflect.Value, path *textPath, errs *FieldErrors) {
 		for iter.Next() {
 			k.SetIterKey(&iter)
 			elem.SetIterValue(&iter)
-			key := k.String()
-			path.push(pathSeg{key: key, index: -1})
-			if p := TextProblem(key); p != "" {
-				*errs = append(*errs, FieldError{Field: path.String(), Message: "the name " + p})
-			} else {
+			if textKeyErrors(k.String(), path, errs) {
 				textErrors(elem, path, errs)
 			}
 			path.pop()
