@@ -36,22 +36,15 @@ type bench struct {
 	url   string // the database
 	store *store.Store
 	f     *fanout.Fanout
-	// gate, when a test sets one, holds LadiFlow's answers until the test opens it.
-	gate *gate
+	gate  *gate // in front of the simulator: a test can hold LadiFlow's answers
 }
 
 func newBench(t *testing.T, dbURL string) *bench {
 	t.Helper()
 	lfSim := ladiflowsim.Sandbox()
 	sim := vendorsim.New(vendorsim.Config{}, lfSim)
-	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b.gate != nil {
-			b.gate.wrap(sim).ServeHTTP(w, r)
-			return
-		}
-		sim.ServeHTTP(w, r)
-	}))
+	b := &bench{t: t, sim: sim, lf: lfSim, url: dbURL, gate: &gate{}}
+	srv := httptest.NewServer(b.gate.wrap(sim))
 	t.Cleanup(srv.Close)
 	lf := ladiflow.New(ladiflow.Config{BaseURL: srv.URL, APIKey: ladiflowsim.SandboxAPIKey}, vendorhttp.NewClient())
 	// Attempts time out late: a request answered on a loaded machine must not time out and
@@ -143,30 +136,31 @@ func (b *bench) refs(customers ...string) {
 	}
 }
 
-// onTheWire holds LadiFlow's answers and waits until the worker's first request has
-// reached it, and answers the function that lets it (and every later one) through: what
-// the test queues before calling it is merged while that request is being sent, however
-// long queueing takes on a loaded machine.
+// onTheWire waits until the worker's first request has reached LadiFlow, whose answers
+// the test held (b.gate.hold), and answers the function that lets it (and every later one)
+// through: what the test queues before calling that is merged while the request is being
+// sent, however long queueing takes on a loaded machine.
 func (b *bench) onTheWire() (release func()) {
 	b.t.Helper()
-	b.waitFor(waitLimit, "the worker sent nothing", func() bool { return b.gate.arrivals() > 0 })
+	b.waitFor(waitLimit, "the worker sent nothing", func() bool { return b.gate.heldCount() > 0 })
 	return b.gate.open
 }
 
-// gate holds the requests that reach LadiFlow while it is closed, and counts them.
+// gate lets requests through to the simulator, or, between hold and open, holds them and
+// counts them.
 type gate struct {
-	mu      sync.Mutex
-	closed  chan struct{} // nil once open
-	arrived int
+	mu     sync.Mutex
+	closed chan struct{} // nil while open
+	held   int
 }
-
-func newGate() *gate { return &gate{closed: make(chan struct{})} }
 
 func (g *gate) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
-		g.arrived++
 		wait := g.closed
+		if wait != nil {
+			g.held++
+		}
 		g.mu.Unlock()
 		if wait != nil {
 			select {
@@ -179,10 +173,16 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 	})
 }
 
-func (g *gate) arrivals() int {
+func (g *gate) hold() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.arrived
+	g.closed, g.held = make(chan struct{}), 0
+}
+
+func (g *gate) heldCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held
 }
 
 func (g *gate) open() {
@@ -344,7 +344,7 @@ func TestOlderUpdateQueuedLateNeverWins(t *testing.T) {
 func TestUpdateMergedWhileSendingIsSentToo(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.gate = newGate()
+		b.gate.hold()
 		q := b.oneCustomer(vendorsim.Fault{})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		release := b.onTheWire()
@@ -459,7 +459,7 @@ func TestTwoProcessesSendEachDeliveryOnce(t *testing.T) {
 func TestNewerUpdateSurvivesARejectionOfTheOlder(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, b *bench) {
-		b.gate = newGate()
+		b.gate.hold()
 		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeReject, Count: 1})
 		b.enqueue(q, "c-1", `{"email":"first@example.com"}`, 1)
 		release := b.onTheWire()
