@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -88,8 +89,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if err != nil {
 		return nil, err
 	}
+	br, ok := r.(baseRows)
+	if !ok {
+		_ = r.Close()
+		return nil, fmt.Errorf("sqlitecache: %T lacks a column type method of database/sql's", r)
+	}
 	e.busy = true
-	return &rows{Rows: r, c: c, e: e}, nil
+	return &rows{baseRows: br, c: c, e: e}, nil
 }
 
 // cached returns query's statement from the cache, or prepares and caches it. It returns no
