@@ -3,11 +3,10 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/customergateway/gateway/internal/fanout"
 	"github.com/customergateway/gateway/internal/model"
@@ -34,63 +33,57 @@ type delivery struct {
 	origin   model.Origin
 	// deferred are the vendors whose keys are still to be resolved: they are queued.
 	deferred map[model.Vendor]error
+	// waiting are the vendors with an earlier delivery for the customer still queued.
+	waiting []model.Vendor
 }
 
-// deliver sends what can go now and queues the rest: every vendor when the caller asked for
-// an asynchronous answer, a vendor that still has an earlier update queued (sending this
-// one first would let the older one overwrite it later), a vendor whose keys are still to
-// be resolved, and a vendor whose delivery failed retryably. Without a queue it only sends.
-// An error means the store could not be read and nothing was sent.
-func (s *Service) deliver(ctx context.Context, d delivery) (model.UpdateResult, error) {
+// sending is a delivery's outcome before the store has written it: the vendors' answers,
+// and the vendors to queue with why.
+type sending struct {
+	res   model.UpdateResult
+	queue []model.QueueItem
+	whys  map[model.Vendor]string
+}
+
+// deliver sends what can go now and names what is to be queued: every vendor when the
+// caller asked for an asynchronous answer, a vendor that still has an earlier update queued
+// (sending this one first would let the older one overwrite it later), a vendor whose keys
+// are still to be resolved, and a vendor whose delivery failed retryably. Without a queue
+// it only sends.
+func (s *Service) deliver(ctx context.Context, d delivery) sending {
 	if !s.canQueue() {
-		return s.fanout.Deliver(ctx, d.u, d.plans), nil
+		return sending{res: s.fanout.Deliver(ctx, d.u, d.plans)}
 	}
-	waiting, err := s.queue.Waiting(ctx, d.u.CustomerID)
-	if err != nil {
-		return model.UpdateResult{}, err
-	}
-	held := s.held(d, waiting)
+	held := s.held(d)
 	now := slices.Clone(d.plans)
 	for i, p := range now {
 		if _, ok := held[p.Vendor]; ok {
 			now[i].Request = nil
 		}
 	}
-	// A delivery the queue takes over is counted in the metrics as queued, not failed.
-	ctx, settle := fanout.Defer(ctx)
-	res := s.fanout.Deliver(ctx, d.u, now)
-	defer func() { settle(res.Results) }()
-
-	// The request's deadline may be spent on vendors that did not answer; queueing gets
-	// its own.
-	qctx, cancel := detached(ctx)
-	defer cancel()
-	var items []QueueItem
-	whys := map[model.Vendor]string{}
+	out := sending{res: s.fanout.Deliver(ctx, d.u, now), whys: map[model.Vendor]string{}}
 	for _, p := range d.plans {
 		if why, ok := held[p.Vendor]; ok {
-			res.Results[p.Vendor] = model.VendorResult{Status: model.StatusFailed, Warnings: res.Results[p.Vendor].Warnings}
-			items, whys[p.Vendor] = append(items, QueueItem{Vendor: p.Vendor, At: time.Now()}), why
+			out.res.Results[p.Vendor] = model.VendorResult{Status: model.StatusFailed, Warnings: out.res.Results[p.Vendor].Warnings}
+			out.queue, out.whys[p.Vendor] = append(out.queue, model.QueueItem{Vendor: p.Vendor, At: time.Now()}), why
 			continue
 		}
-		if r := res.Results[p.Vendor]; r.Status == model.StatusFailed {
-			items, whys[p.Vendor] = append(items, QueueItem{Vendor: p.Vendor, At: s.queue.FirstRetry()}), r.Reason
+		if r := out.res.Results[p.Vendor]; r.Status == model.StatusFailed {
+			out.queue, out.whys[p.Vendor] = append(out.queue, model.QueueItem{Vendor: p.Vendor, At: s.queue.FirstRetry()}), r.Reason
 		}
 	}
-	s.enqueue(qctx, d, items, whys, res.Results)
-	res.Outcome = model.Summarize(res.Results)
-	return res, nil
+	return out
 }
 
 // held answers the planned vendors that are queued instead of sent now, with why.
-func (s *Service) held(d delivery, waiting []model.Vendor) map[model.Vendor]string {
+func (s *Service) held(d delivery) map[model.Vendor]string {
 	held := map[model.Vendor]string{}
 	for _, p := range d.plans {
 		switch {
 		case p.Request == nil:
 		case d.deferred[p.Vendor] != nil:
 			held[p.Vendor] = s.deferredReason(p.Vendor, d.deferred[p.Vendor])
-		case slices.Contains(waiting, p.Vendor):
+		case slices.Contains(d.waiting, p.Vendor):
 			held[p.Vendor] = reasonWaiting
 		case d.async:
 			held[p.Vendor] = reasonAsync
@@ -109,20 +102,17 @@ func (s *Service) deferredReason(v model.Vendor, err error) string {
 	return fmt.Sprintf("%s could not give the customer's %s (%s); the gateway resolves it before sending", displayName(plugin, v), keys, vendorhttp.Describe(err))
 }
 
-// enqueue queues the update's fields for every vendor of items in one transaction, and
-// sets each one's result: queued, keeping what the request's own attempts found; skipped
-// when a newer update already delivered every field; or, when the store fails, as it was
-// (failed, so the caller retries).
-func (s *Service) enqueue(ctx context.Context, d delivery, items []QueueItem, whys map[model.Vendor]string, results map[model.Vendor]model.VendorResult) {
-	if len(items) == 0 {
-		return
-	}
-	until, err := s.queue.EnqueueAll(ctx, d.u.CustomerID, items, d.fields, d.origin)
-	for _, it := range items {
-		r := results[it.Vendor]
-		switch t, ok := until[it.Vendor]; {
+// settled is out's answer once the store has written it (written, or failed with err):
+// each vendor to queue is queued, keeping what the request's own attempts found; skipped
+// when a newer update already delivered every field; or, when the store failed, as it was
+// (failed, so the caller retries). out itself is left as it is.
+func settled(out sending, written model.UpdateWritten, err error) model.UpdateResult {
+	res := out.res
+	res.Results = maps.Clone(out.res.Results)
+	for _, it := range out.queue {
+		r := res.Results[it.Vendor]
+		switch t, ok := written.Queued[it.Vendor]; {
 		case err != nil:
-			zerolog.Ctx(ctx).Error().Err(err).Str("vendor", string(it.Vendor)).Msg("queue delivery")
 			if r.Reason == "" && r.Error == nil {
 				r.Reason = "not sent: the delivery could not be queued"
 			}
@@ -131,12 +121,14 @@ func (s *Service) enqueue(ctx context.Context, d delivery, items []QueueItem, wh
 		default:
 			r.Status, r.QueuedUntil = model.StatusQueued, &t
 			r.Reason = "the gateway keeps trying in the background until " + t.Format(time.RFC3339)
-			if why := whys[it.Vendor]; why != "" {
+			if why := out.whys[it.Vendor]; why != "" {
 				r.Reason = why + "; " + r.Reason
 			}
 		}
-		results[it.Vendor] = r
+		res.Results[it.Vendor] = r
 	}
+	res.Outcome = model.Summarize(res.Results)
+	return res
 }
 
 // storeTimeout bounds the store's work that follows a request's deliveries (queueing,

@@ -12,18 +12,44 @@ import (
 	"github.com/customergateway/gateway/internal/model"
 )
 
-// record writes the update as a gateway audit event: the names of the fields it carried,
-// never their values, each vendor's status and the refs it changed. It has its own short
-// deadline: an update whose vendors used up the request's deadline still gets its event.
-//
-// With the queue, the fields of every vendor that answered ok are recorded as delivered in
-// the same transaction, so an older update queued later leaves them out.
-func (s *Service) record(reqCtx context.Context, req Request, fields []string, queued model.PendingFields, res model.UpdateResult, changedRefs []string) {
+// write writes what the update leaves, in one transaction: the refs the caller sent (and
+// any key resolved for it) when they change what was known, the deliveries to queue, and
+// the update as a gateway audit event (the names of the fields it carried, never their
+// values, each vendor's status and the refs it changed) and as answered, for GET /updates.
+// With the queue, the fields of every vendor that answered ok are recorded as delivered,
+// so an older update queued later leaves them out. It has its own short deadline: an
+// update whose vendors used up the request's deadline is still written. It answers the
+// update's result as written; when the store fails, nothing is queued or recorded.
+func (s *Service) write(reqCtx context.Context, req Request, d delivery, sent sent, known model.VendorRefs, out sending) model.UpdateResult {
 	if s.store == nil {
-		return
+		return settled(out, model.UpdateWritten{}, nil)
 	}
 	ctx, cancel := detached(reqCtx)
 	defer cancel()
+	w := model.UpdateWrites{CustomerID: d.u.CustomerID, Queue: out.queue, Fields: d.fields, Origin: d.origin}
+	if _, changed := known.Merge(sent.refs); len(changed) > 0 {
+		// Refs are only ever replaced, never cleared: what changes nothing needs no write
+		// (callers send their refs with every update).
+		w.Refs = sent.refs
+	}
+	w.Record = func(written model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
+		return s.recordOf(req, sent.fields, d.fields, settled(out, written, nil), written.ChangedRefs)
+	}
+	var writer Writer = s.store
+	if s.canQueue() {
+		writer = s.queue
+	}
+	written, err := writer.WriteUpdate(ctx, w)
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("write update")
+	}
+	return settled(out, written, err)
+}
+
+// recordOf is what is recorded of an update that came to res: its audit event, the
+// update as answered and, per vendor that answered ok, the fields delivered (with the
+// queue: queued, the update's fields as queued).
+func (s *Service) recordOf(req Request, fields []string, queued model.PendingFields, res model.UpdateResult, changedRefs []string) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
 	if changedRefs == nil {
 		changedRefs = []string{}
 	}
@@ -40,10 +66,7 @@ func (s *Service) record(reqCtx context.Context, req Request, fields []string, q
 		"vendors":      statuses,
 		"refs_changed": changedRefs,
 	})
-	rec := model.UpdateRecord{UpdateResult: res, Caller: req.Caller, ReceivedAt: req.Received.UTC()}
-	if err := s.store.RecordUpdate(ctx, e, rec, delivered); err != nil {
-		zerolog.Ctx(ctx).Error().Err(err).Msg("record audit event")
-	}
+	return e, model.UpdateRecord{UpdateResult: res, Caller: req.Caller, ReceivedAt: req.Received.UTC()}, delivered
 }
 
 // resultUndeliverable is the audit result of an update refused with 422: nothing was sent.

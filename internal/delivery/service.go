@@ -22,29 +22,28 @@ import (
 
 // Store is what the gateway remembers between updates (internal/store implements it).
 type Store interface {
+	// Recall answers the refs known for the customer and the vendors with a delivery
+	// queued for it, in one read.
+	Recall(ctx context.Context, customerID string) (model.VendorRefs, []model.Vendor, error)
 	Refs(ctx context.Context, customerID string) (model.VendorRefs, bool, error)
 	MergeRefs(ctx context.Context, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error)
 	// RecordUpdate writes the update's audit event, the update as answered (for GET
 	// /updates) and, per vendor, the fields delivered, together.
 	RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error
+	Writer
 }
 
-// Queue is the durable delivery queue (internal/queue implements it).
+// Writer writes everything one update leaves in one transaction (model.UpdateWrites).
+type Writer interface {
+	WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error)
+}
+
+// Queue is the durable delivery queue (internal/queue implements it). Its Writer also
+// queues the deliveries the writes name, with their jobs.
 type Queue interface {
-	// Waiting lists the vendors with a delivery queued for the customer.
-	Waiting(ctx context.Context, customerID string) ([]model.Vendor, error)
-	// EnqueueAll merges fields into what waits for the customer at each vendor of items,
-	// in one transaction, each first tried at its At, and answers until when each is
-	// tried; a vendor absent from the answer already has something newer of every field.
-	EnqueueAll(ctx context.Context, customerID string, items []QueueItem, fields model.PendingFields, origin model.Origin) (map[model.Vendor]time.Time, error)
+	Writer
 	// FirstRetry is when a delivery that just failed is tried again.
 	FirstRetry() time.Time
-}
-
-// QueueItem is one vendor's delivery to queue, first tried at At.
-type QueueItem struct {
-	Vendor model.Vendor
-	At     time.Time
 }
 
 // Config is what the service is built from; Store and Queue may be nil.
@@ -127,7 +126,8 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 		// A 422 names every offending field at once: what the vendors would refuse too.
 		return s.refuse(ctx, req, sent, s.withVendorRefusals(u, undeliverable))
 	}
-	if err := s.recall(ctx, u); err != nil {
+	known, err := s.recall(ctx, u)
+	if err != nil {
 		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 	}
 	// Resolving keys and delivering share one deadline, and a caller that hangs up must not
@@ -142,7 +142,7 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 	if req.DryRun {
 		return Answer{Result: s.fanout.DryRun(u, plans)}, nil
 	}
-	return s.send(dctx, req, u, plans, sent)
+	return s.send(dctx, req, u, plans, sent, known)
 }
 
 // withVendorRefusals adds to errs what the vendors' plans refuse in u (the fields errs does
@@ -172,52 +172,48 @@ func (s *Service) refuse(ctx context.Context, req Request, sent sent, err error)
 	return Answer{Result: model.UpdateResult{UpdateID: req.UpdateID, CustomerID: req.CustomerID}}, err
 }
 
-// send remembers the refs the caller sent, delivers (and, with the queue, queues) the
-// planned update and records it; ctx bounds the deliveries.
-func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans fanout.Plans, sent sent) (Answer, error) {
-	changedRefs, err := s.remember(ctx, u.CustomerID, sent.refs)
-	if err != nil {
-		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
-	}
-	d := delivery{u: u, plans: plans, received: req.Received, origin: model.Origin{RequestID: req.RequestID, UpdateID: req.UpdateID, TraceParent: tracing.TraceParent(ctx)}, deferred: sent.deferred}
+// send delivers (and, with the queue, queues) the planned update and writes what it
+// leaves; ctx bounds the deliveries.
+func (s *Service) send(ctx context.Context, req Request, u *model.Update, plans fanout.Plans, sent sent, known recalled) (Answer, error) {
+	d := delivery{u: u, plans: plans, received: req.Received, waiting: known.waiting, deferred: sent.deferred,
+		origin: model.Origin{RequestID: req.RequestID, UpdateID: req.UpdateID, TraceParent: tracing.TraceParent(ctx)}}
 	d.async = s.canQueue() && req.Async
 	if s.canQueue() {
+		var err error
 		if d.fields, err = model.QueuedFields(sent.body, req.Received.UnixNano()); err != nil {
 			return Answer{}, &model.Error{Code: model.EInternal, Err: err}
 		}
 	}
-	res, err := s.deliver(ctx, d)
-	if err != nil {
-		return Answer{}, &model.Error{Code: model.EInternal, Err: err}
-	}
-	res.UpdateID = req.UpdateID
+	// A delivery the queue takes over is counted in the metrics as queued, not failed.
+	ctx, settle := fanout.Defer(ctx)
+	out := s.deliver(ctx, d)
+	out.res.UpdateID = req.UpdateID
+	res := s.write(ctx, req, d, sent, known.refs, out)
+	settle(res.Results)
 	logOutcome(ctx, res)
-	s.record(ctx, req, sent.fields, d.fields, res, changedRefs)
 	return Answer{Result: res, AsyncApplied: d.async && res.Outcome == model.OutcomeQueued}, nil
 }
 
-// recall lays the refs stored for u's customer under the ones the update carries: a ref
-// sent now wins, one sent before fills the gap.
-func (s *Service) recall(ctx context.Context, u *model.Update) error {
-	if s.store == nil {
-		return nil
-	}
-	stored, ok, err := s.store.Refs(ctx, u.CustomerID)
-	if err != nil || !ok {
-		return err
-	}
-	u.Fields.VendorRefs, _ = stored.Merge(u.Fields.VendorRefs)
-	return nil
+// recalled is what the store knew of the customer before the update.
+type recalled struct {
+	refs    model.VendorRefs
+	waiting []model.Vendor
 }
 
-// remember stores the refs the caller sent (and any key resolved for it) and answers the
-// ref paths that changed.
-func (s *Service) remember(ctx context.Context, customerID string, refs model.VendorRefs) ([]string, error) {
-	if s.store == nil || refs.Empty() {
-		return nil, nil
+// recall lays the refs stored for u's customer under the ones the update carries (a ref
+// sent now wins, one sent before fills the gap) and answers what it read.
+func (s *Service) recall(ctx context.Context, u *model.Update) (recalled, error) {
+	if s.store == nil {
+		return recalled{}, nil
 	}
-	_, changed, err := s.store.MergeRefs(ctx, customerID, refs)
-	return changed, err
+	refs, waiting, err := s.store.Recall(ctx, u.CustomerID)
+	if err != nil {
+		return recalled{}, err
+	}
+	if len(refs) > 0 {
+		u.Fields.VendorRefs, _ = refs.Merge(u.Fields.VendorRefs)
+	}
+	return recalled{refs: refs, waiting: waiting}, nil
 }
 
 // canQueue reports whether a durable queue is there to take deliveries.

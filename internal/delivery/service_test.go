@@ -117,29 +117,55 @@ func (s *memStore) RecordUpdate(_ context.Context, e model.AuditEvent, u model.U
 	return nil
 }
 
-// memQueue takes every delivery and keeps it.
+func (s *memStore) Recall(ctx context.Context, c string) (model.VendorRefs, []model.Vendor, error) {
+	refs, _, err := s.Refs(ctx, c)
+	return refs, nil, err
+}
+
+func (s *memStore) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
+	if len(w.Queue) > 0 {
+		return model.UpdateWritten{}, errors.New("memStore: no queue")
+	}
+	return s.write(ctx, w, nil)
+}
+
+// write is a store's WriteUpdate with queued, as the queue answered it.
+func (s *memStore) write(ctx context.Context, w model.UpdateWrites, queued map[model.Vendor]time.Time) (model.UpdateWritten, error) {
+	written := model.UpdateWritten{Queued: queued}
+	if !w.Refs.Empty() {
+		_, written.ChangedRefs, _ = s.MergeRefs(ctx, w.CustomerID, w.Refs)
+	}
+	e, u, delivered := w.Record(written)
+	return written, s.RecordUpdate(ctx, e, u, delivered)
+}
+
+// memQueue takes every delivery and keeps it, writing the rest to its store.
 type memQueue struct {
 	mu     sync.Mutex
+	st     *memStore
 	queued []model.Vendor
 }
 
-func (q *memQueue) Waiting(context.Context, string) ([]model.Vendor, error) { return nil, nil }
-func (q *memQueue) FirstRetry() time.Time                                   { return time.Now() }
-func (q *memQueue) EnqueueAll(_ context.Context, _ string, items []QueueItem, _ model.PendingFields, _ model.Origin) (map[model.Vendor]time.Time, error) {
+func (q *memQueue) FirstRetry() time.Time { return time.Now() }
+func (q *memQueue) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	until := map[model.Vendor]time.Time{}
-	for _, it := range items {
+	for _, it := range w.Queue {
 		q.queued = append(q.queued, it.Vendor)
 		until[it.Vendor] = time.Now().Add(time.Hour)
 	}
-	return until, nil
+	q.mu.Unlock()
+	return q.st.write(ctx, w, until)
 }
 
-func newService(v *keyed, q Queue) (*Service, *memStore) {
+func newService(v *keyed, q *memQueue) (*Service, *memStore) {
 	st := &memStore{refs: map[string]model.VendorRefs{}}
+	var queue Queue // nil without q: a nil *memQueue in it would not be
+	if q != nil {
+		q.st, queue = st, q
+	}
 	p := fanout.Policy{AttemptTimeout: time.Second, Attempts: 3, Backoff: time.Millisecond, BreakerFailures: 100, BreakerCooldown: time.Minute}
-	return New(Config{Fanout: fanout.New(p, nil, v), Store: st, Queue: q, Region: "KR", Deadline: 5 * time.Second}), st
+	return New(Config{Fanout: fanout.New(p, nil, v), Store: st, Queue: queue, Region: "KR", Deadline: 5 * time.Second}), st
 }
 
 func update(t *testing.T, s *Service, body string) (Answer, error) {

@@ -100,3 +100,37 @@ var (
 	// ErrDeliverySuperseded: every field is older than what the vendor received since.
 	ErrDeliverySuperseded = &Error{Code: EConflict, Detail: "a newer update delivered every field of this one since: nothing to send"}
 )
+
+// UpdateWrites is everything one update leaves in the store, written in one transaction:
+// none of it is kept without the rest, and a queued delivery never runs before the refs
+// the update brought are stored.
+type UpdateWrites struct {
+	CustomerID string
+	// Refs are merged over the stored ones: the refs the caller sent and any key the
+	// gateway resolved. Empty when they change nothing.
+	Refs VendorRefs
+	// Queue are the vendors whose deliveries are queued, each first tried at its At, with
+	// Fields (the update as sent, split and stamped) from Origin.
+	Queue  []QueueItem
+	Fields PendingFields
+	Origin Origin
+	// Record builds what is recorded once the refs and the queue have answered: the
+	// update's audit event, the update as answered, and per vendor the fields delivered.
+	// It may be called twice (a transaction run again): it must not change what it reads.
+	Record func(UpdateWritten) (AuditEvent, UpdateRecord, map[Vendor]PendingFields)
+}
+
+// QueueItem is one vendor's delivery to queue, first tried at At.
+type QueueItem struct {
+	Vendor Vendor
+	At     time.Time
+}
+
+// UpdateWritten is what the store answered of an update's writes.
+type UpdateWritten struct {
+	// ChangedRefs are the ref paths that changed (vendor_refs.<vendor>.<key>), sorted.
+	ChangedRefs []string
+	// Queued is, per vendor queued, until when its delivery is tried; a vendor of the
+	// writes' Queue absent from it already has something newer of every field.
+	Queued map[Vendor]time.Time
+}

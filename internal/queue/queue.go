@@ -204,12 +204,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return q.client.StopAndCancel(cctx)
 }
 
-// Waiting lists the vendors with a delivery queued for the customer: a new update for one of
-// them must join the queue, not overtake it.
-func (q *Queue) Waiting(ctx context.Context, customerID string) ([]model.Vendor, error) {
-	return q.store.PendingVendors(ctx, customerID)
-}
-
 // Enqueue merges fields into what waits for the customer at vendor and makes sure a job
 // will send it, first at at (now for a delivery that was not tried yet, now plus the
 // backoff for one that just failed). It answers until when the merged delivery is tried.
@@ -220,31 +214,26 @@ func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Ven
 	return p.ExpiresAt, err
 }
 
-// EnqueueAll is Enqueue for several vendors of one customer: one transaction and one
-// batch of job inserts. It answers, per vendor queued, until when its delivery is tried; a
-// vendor whose every field is older than what it already has is absent.
-func (q *Queue) EnqueueAll(ctx context.Context, customerID string, items []delivery.QueueItem, fields model.PendingFields, origin model.Origin) (map[model.Vendor]time.Time, error) {
-	at := make(map[model.Vendor]time.Time, len(items))
-	shares := make([]store.QueueItem, len(items))
-	for i, it := range items {
-		at[it.Vendor], shares[i] = it.At, store.QueueItem{Vendor: it.Vendor, Fields: fields}
+// WriteUpdate writes what one update leaves (internal/store's WriteQueuedUpdate): its
+// refs, its deliveries queued with their jobs (one batch of job inserts), each first tried
+// at its At, and its record, in one transaction.
+func (q *Queue) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
+	at := make(map[model.Vendor]time.Time, len(w.Queue))
+	for _, it := range w.Queue {
+		at[it.Vendor] = it.At
 	}
-	queued, err := q.store.QueueDeliveries(ctx, customerID, shares, origin, q.now(), q.cfg.MaxAge, func(tx *sql.Tx, vendors []model.Vendor) error {
-		params := make([]river.InsertManyParams, len(vendors))
-		for i, v := range vendors {
-			params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: customerID, Vendor: v}, InsertOpts: q.jobOpts(at[v])}
-		}
-		_, err := q.client.InsertManyTx(ctx, tx, params)
-		return err
+	return q.store.WriteQueuedUpdate(ctx, w, store.Jobs{
+		MaxAge: q.cfg.MaxAge,
+		Now:    q.now,
+		Insert: func(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) error {
+			params := make([]river.InsertManyParams, len(vendors))
+			for i, v := range vendors {
+				params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: customerID, Vendor: v}, InsertOpts: q.jobOpts(at[v])}
+			}
+			_, err := q.client.InsertManyTx(ctx, tx, params)
+			return err
+		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	until := make(map[model.Vendor]time.Time, len(queued))
-	for v, p := range queued {
-		until[v] = p.ExpiresAt
-	}
-	return until, nil
 }
 
 // insertJob makes sure, in tx, of a job that sends what waits for the customer at vendor,

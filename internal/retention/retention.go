@@ -101,7 +101,7 @@ func (p *Purger) Purge(ctx context.Context) {
 		p.log.Error().Err(err).Msg("retention purge")
 	case purged.Total() > 0:
 		p.log.Info().Int64("idempotency_keys", purged.IdempotencyKeys).Int64("events", purged.Events).
-			Int64("updates", purged.Updates).Int64("delivered_fields", purged.DeliveredFields).
+			Int64("updates", purged.Updates).Int64("delivered_seqs", purged.DeliveredFields).
 			Int64("customer_vendors", purged.CustomerVendors).Int64("ended_deliveries", purged.EndedDeliveries).
 			Bool("busy", purged.Busy).Dur("retention", p.cfg.Keep).
 			Msg("purged what is past its retention (Idempotency-Key replies: 24h; the rest: GATEWAY_EVENT_RETENTION)")

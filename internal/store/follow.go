@@ -293,18 +293,14 @@ func (s *Store) readCustomer(ctx context.Context, customerID string) (model.Cust
 	if err != nil {
 		return c, false, err
 	}
-	err = eachRow(ctx, s.r, `SELECT vendor, path FROM delivered_fields WHERE customer_id = $1 ORDER BY vendor, path`, []any{customerID}, func(rows *sql.Rows) error {
-		var v, path string
-		if err := rows.Scan(&v, &path); err != nil {
-			return err
-		}
-		vv := view(v)
-		vv.Fields = append(vv.Fields, strings.ReplaceAll(path, "\x1f", "."))
-		c.Vendors[model.Vendor(v)] = vv
-		return nil
-	})
+	paths, err := s.deliveredPaths(ctx, customerID)
 	if err != nil {
 		return c, false, err
+	}
+	for v, fields := range paths {
+		vv := view(string(v))
+		vv.Fields = fields
+		c.Vendors[v] = vv
 	}
 	pending, err := s.PendingVendors(ctx, customerID)
 	if err != nil {

@@ -37,7 +37,7 @@ func migrate(ctx context.Context, db *sql.DB, engine string) (int, error) {
 		}
 		defer unlock()
 	}
-	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return 0, fmt.Errorf("store: migrations: %w", err)
 	}

@@ -3,7 +3,10 @@ package store
 import (
 	"database/sql"
 	"io/fs"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -74,7 +77,7 @@ func migratedTo(t *testing.T, url string, version int64) *sql.DB {
 	if engine == EnginePostgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +85,54 @@ func migratedTo(t *testing.T, url string, version int64) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// What each vendor had, a row per leaf before migration 00009, comes out of its row per
+// customer and vendor unchanged: every leaf's sequence, so an older queued update still
+// leaves out what a newer one delivered; the customer's view lists the same fields.
+func TestDeliveredFieldsMigrateToARowPerVendor(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			url := e.Fresh(t)
+			db := migratedTo(t, url, 8)
+			if _, err := db.ExecContext(t.Context(), `INSERT INTO delivered_fields (customer_id, vendor, path, seq) VALUES
+				('c-1', 'ladiflow', 'email', 20), ('c-1', 'ladiflow', 'address`+"\x1f"+`city', 10),
+				('c-1', 'happytalk', 'email', 5), ('c-2', 'ladiflow', 'phone', 7)`); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(t.Context(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			want := map[string]map[model.Vendor]model.Delivered{
+				"c-1": {ladiFlow: {"email": 20, "address\x1fcity": 10}, happyTalk: {"email": 5}},
+				"c-2": {ladiFlow: {"phone": 7}, happyTalk: {}},
+			}
+			for c, byVendor := range want {
+				for v, d := range byVendor {
+					got, err := s.Delivered(t.Context(), c, v)
+					if err != nil || !maps.Equal(got, d) {
+						t.Errorf("%s at %s after the migration: %v, %v; want %v", c, v, got, err, d)
+					}
+				}
+			}
+			// The next update merges into the migrated row: newer leaves win, older stay.
+			err = s.RecordUpdate(t.Context(), model.AuditEvent{Kind: model.KindCustomerUpdate, CustomerID: "c-1", OccurredAt: time.Now()},
+				model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: "c-1"}},
+				map[model.Vendor]model.PendingFields{ladiFlow: fieldsOf(t, `{"email":"a@example.com","phone":"010-1234-5678"}`, 15)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Delivered(t.Context(), "c-1", ladiFlow)
+			if want := (model.Delivered{"email": 20, "address\x1fcity": 10, "phone": 15}); err != nil || !maps.Equal(got, want) {
+				t.Errorf("c-1 at LadiFlow after a merge: %v, %v; want %v", got, err, want)
+			}
+			view, err := s.Customer(t.Context(), "c-1")
+			if err != nil || !slices.Equal(view.Vendors[ladiFlow].Fields, []string{"address.city", "email", "phone"}) {
+				t.Errorf("c-1's view at LadiFlow: %+v, %v", view.Vendors[ladiFlow], err)
+			}
+		})
+	}
 }

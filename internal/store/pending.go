@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -89,31 +88,38 @@ type QueueItem struct {
 // queued. A vendor whose every field is older than what it received is left out of the
 // answer (ErrSuperseded for that vendor alone).
 func (s *Store) QueueDeliveries(ctx context.Context, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
-	// Locked in one order, so two such transactions never wait on each other the other way.
-	items = slices.SortedFunc(slices.Values(items), func(a, b QueueItem) int { return strings.Compare(string(a.Vendor), string(b.Vendor)) })
 	var queued map[model.Vendor]Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		queued = make(map[model.Vendor]Pending, len(items))
-		var vendors []model.Vendor
-		for _, it := range items {
-			p, err := s.queueTx(ctx, tx, customerID, it.Vendor, it.Fields, []model.Origin{origin}, "", now, maxAge)
-			if errors.Is(err, ErrSuperseded) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			queued[it.Vendor], vendors = p, append(vendors, it.Vendor)
-		}
-		if len(vendors) == 0 {
-			return nil
-		}
-		return then(tx, vendors)
+		var err error
+		queued, err = s.queueDeliveriesTx(ctx, tx, customerID, items, origin, now, maxAge, then)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: queue deliveries: %w", err)
 	}
 	return queued, nil
+}
+
+// queueDeliveriesTx is QueueDeliveries' work inside tx.
+func (s *Store) queueDeliveriesTx(ctx context.Context, tx *sql.Tx, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
+	// Locked in one order, so two such transactions never wait on each other the other way.
+	items = slices.SortedFunc(slices.Values(items), func(a, b QueueItem) int { return strings.Compare(string(a.Vendor), string(b.Vendor)) })
+	queued := make(map[model.Vendor]Pending, len(items))
+	var vendors []model.Vendor
+	for _, it := range items {
+		p, err := s.queueTx(ctx, tx, customerID, it.Vendor, it.Fields, []model.Origin{origin}, "", now, maxAge)
+		if errors.Is(err, ErrSuperseded) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		queued[it.Vendor], vendors = p, append(vendors, it.Vendor)
+	}
+	if len(vendors) == 0 {
+		return queued, nil
+	}
+	return queued, then(tx, vendors)
 }
 
 // queueTx is QueueDelivery's work inside tx: the fields merged into the customer's pending
@@ -412,14 +418,8 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 // With an UpdateID, u is kept for GET /updates/{update_id} in the same transaction, and the
 // vendors in delivered become the customer's last update there.
 func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := recordEvent(ctx, tx, e); err != nil {
-			return err
-		}
-		if err := s.markDelivered(ctx, tx, u.CustomerID, u.UpdateID, time.Now(), delivered); err != nil {
-			return err
-		}
-		return s.keepUpdate(ctx, tx, u)
+	err := s.inGroupTx(ctx, u.CustomerID, func(ctx context.Context, tx *sql.Tx) error {
+		return s.recordUpdateTx(ctx, tx, e, u, delivered)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)
@@ -427,53 +427,17 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.Up
 	return nil
 }
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func readDelivered(ctx context.Context, db queryer, customerID string, vendor model.Vendor) (model.Delivered, error) {
-	rows, err := db.QueryContext(ctx, `SELECT path, seq FROM delivered_fields WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	d := model.Delivered{}
-	for rows.Next() {
-		var path string
-		var seq int64
-		if err := rows.Scan(&path, &seq); err != nil {
-			return nil, err
-		}
-		d[path] = seq
-	}
-	return d, rows.Err()
-}
-
-// markDelivered records, per vendor, the fields delivered to it: one statement, each leaf
-// keeping the newer of its stored and given sequences. Rows are written in a fixed order, so
-// two updates of one customer never lock each other's rows the other way round.
-//
-// With an updateID, each vendor's last update becomes updateID, delivered at at.
-func (s *Store) markDelivered(ctx context.Context, tx *sql.Tx, customerID, updateID string, at time.Time, delivered map[model.Vendor]model.PendingFields) error {
-	if err := s.noteLastUpdate(ctx, tx, customerID, updateID, at, slices.Sorted(maps.Keys(delivered))); err != nil {
+// recordUpdateTx is RecordUpdate's work inside tx.
+func (s *Store) recordUpdateTx(ctx context.Context, tx *sql.Tx, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
+	if err := recordEvent(ctx, tx, e); err != nil {
 		return err
 	}
-	var values []string
-	var args []any
-	for _, v := range slices.Sorted(maps.Keys(delivered)) {
-		d := model.Delivered{}
-		d.Mark(delivered[v])
-		for _, path := range slices.Sorted(maps.Keys(d)) {
-			values = append(values, s.placeholders(len(args), 4))
-			args = append(args, customerID, string(v), path, d[path])
-		}
+	if err := s.markDelivered(ctx, tx, u.CustomerID, u.UpdateID, time.Now(), delivered); err != nil {
+		return err
 	}
-	if len(values) == 0 {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO delivered_fields (customer_id, vendor, path, seq) VALUES `+strings.Join(values, ", ")+`
-		ON CONFLICT (customer_id, vendor, path) DO UPDATE
-		SET seq = CASE WHEN excluded.seq > delivered_fields.seq THEN excluded.seq ELSE delivered_fields.seq END`, args...)
-	return err
+	return s.keepUpdate(ctx, tx, u)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }

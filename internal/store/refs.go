@@ -31,24 +31,30 @@ func (s *Store) MergeRefs(ctx context.Context, customerID string, refs model.Ven
 	var merged model.VendorRefs
 	var changed []string
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		now := nanos(time.Now())
-		if err := touchCustomer(ctx, tx, customerID, now); err != nil {
-			return err
-		}
-		known, err := readRefs(ctx, tx, customerID)
-		if err != nil {
-			return err
-		}
-		merged, changed = known.Merge(refs)
-		if len(changed) == 0 {
-			return nil
-		}
-		return writeRefs(ctx, tx, customerID, merged, known, now)
+		merged, changed, err = mergeRefsTx(ctx, tx, customerID, refs)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: merge vendor refs: %w", err)
 	}
 	return merged, changed, nil
+}
+
+// mergeRefsTx is MergeRefs' work inside tx, the customer's row locked first.
+func mergeRefsTx(ctx context.Context, tx *sql.Tx, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error) {
+	now := nanos(time.Now())
+	if err := touchCustomer(ctx, tx, customerID, now); err != nil {
+		return nil, nil, err
+	}
+	known, err := readRefs(ctx, tx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	merged, changed := known.Merge(refs)
+	if len(changed) == 0 {
+		return merged, nil, nil
+	}
+	return merged, changed, writeRefs(ctx, tx, customerID, merged, known, now)
 }
 
 // touchCustomer creates the customer's row or locks the one there (the no-op update takes

@@ -13,7 +13,7 @@ type Purged struct {
 	IdempotencyKeys int64 // replies past IdempotencyTTL
 	Events          int64 // gateway_events
 	Updates         int64 // updates, with their update_results
-	DeliveredFields int64 // delivered_fields
+	DeliveredFields int64 // delivered_seqs: a customer's record at a vendor whose every leaf is older
 	CustomerVendors int64 // customer_vendors
 	EndedDeliveries int64 // ended_deliveries whose fields were dropped already
 	// Busy is set when another process held the purge lock: it was purging, so this purge
@@ -120,8 +120,8 @@ func (s *Store) purgeBatch(ctx context.Context, tx *sql.Tx, now time.Time, cutof
 		nanos(now.Add(-IdempotencyTTL)), nanos(now), purgeBatch)
 	exec(&p.Events, `DELETE FROM gateway_events WHERE id IN (
 		SELECT id FROM gateway_events WHERE occurred_at < $1 LIMIT $2`+s.skipLocked()+`)`, cutoff, purgeBatch)
-	exec(&p.DeliveredFields, `DELETE FROM delivered_fields WHERE (customer_id, vendor, path) IN (
-		SELECT d.customer_id, d.vendor, d.path FROM delivered_fields d WHERE d.seq < $1
+	exec(&p.DeliveredFields, `DELETE FROM delivered_seqs WHERE (customer_id, vendor) IN (
+		SELECT d.customer_id, d.vendor FROM delivered_seqs d WHERE d.newest < $1
 		AND NOT EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.customer_id = d.customer_id AND p.vendor = d.vendor)
 		AND NOT EXISTS (SELECT 1 FROM ended_deliveries e WHERE e.customer_id = d.customer_id AND e.vendor = d.vendor AND e.fields IS NOT NULL)
 		LIMIT $2`+s.skipLocked()+`)`, cutoff, purgeBatch)
@@ -173,7 +173,7 @@ func (s *Store) skipLocked() string {
 // rowCounts answers how many rows each of the tables the purge bounds holds, for tests.
 func (s *Store) rowCounts(ctx context.Context) (map[string]int, error) {
 	counts := map[string]int{}
-	for _, table := range strings.Fields("idempotency_keys gateway_events updates update_results delivered_fields customer_vendors ended_deliveries pending_deliveries") {
+	for _, table := range strings.Fields("idempotency_keys gateway_events updates update_results delivered_seqs customer_vendors ended_deliveries pending_deliveries") {
 		var n int
 		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 			return nil, err

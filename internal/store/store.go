@@ -49,6 +49,8 @@ type Store struct {
 	completed CompletedFunc
 	// observeTx is told how long each transaction took and whether it committed.
 	observeTx func(d time.Duration, committed bool)
+	// group commits the requests' writes together (inGroupTx).
+	group *committer
 }
 
 // WithTxObserver has observe told, after each store transaction, how long it took and
@@ -90,6 +92,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	s.startCommitters(committers(engine))
 	return s, nil
 }
 
@@ -191,8 +194,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the connections.
+// committers is how many batches of requests' writes commit at once: one on SQLite, whose
+// one writer takes one transaction at a time; on PostgreSQL a quarter of the pool, leaving
+// the rest to reads and the queue's work.
+func committers(engine string) int {
+	if engine == EnginePostgres {
+		return postgresConns / 4
+	}
+	return 1
+}
+
+// Close finishes the writes being committed and releases the connections.
 func (s *Store) Close() error {
+	s.stopCommitters()
 	var errs []error
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())

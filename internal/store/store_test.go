@@ -112,7 +112,7 @@ func migrationCount(t *testing.T) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return int64(len(entries))
+	return int64(len(entries) + len(goMigrations()))
 }
 
 // TestSQLitePragmas checks the settings the writer depends on: WAL for readers beside the

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// groupEvent is a customer_update event of customer c.
+func groupEvent(c string) model.AuditEvent {
+	return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: c, Summary: "customer update"}
+}
+
+// heldWriter opens the SQLite store at a fresh database, counting its committed
+// transactions, and answers it with a function that holds its one writer connection until
+// the function it answers is called: the committer then waits on it with a batch.
+func heldWriter(t *testing.T) (*Store, *atomic.Int64, func() (release func())) {
+	t.Helper()
+	var commits atomic.Int64
+	s, err := Open(t.Context(), templates.SQLite(t), WithTxObserver(func(_ time.Duration, committed bool) {
+		if committed {
+			commits.Add(1)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	hold := func() func() {
+		conn, err := s.w.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() { _ = conn.Close() }
+	}
+	return s, &commits, hold
+}
+
+// waitFor waits until cond holds, failing the test after ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// recordAll records an update for each of events and answers each one's error: the first
+// alone, taken by the committer, which waits for the writer held until release; then the
+// others, which wait in the committers' channel meanwhile, and release. The writes handed
+// over while a batch commits are the next batch.
+func recordAll(t *testing.T, s *Store, events []model.AuditEvent, release func()) []error {
+	t.Helper()
+	errs := make([]error, len(events))
+	var wg sync.WaitGroup
+	for i, e := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.RecordUpdate(context.Background(), e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: e.CustomerID}}, nil)
+		}()
+		if i == 0 {
+			// database/sql counts the committer's wait for the held connection.
+			waitFor(t, "the committer waiting for the writer", func() bool { return s.w.Stats().WaitCount > 0 })
+		}
+	}
+	waitFor(t, "the other writes waiting", func() bool { return len(s.group.ops) == len(events)-1 })
+	release()
+	wg.Wait()
+	return errs
+}
+
+// Writes that arrive while a batch commits are committed together, in one transaction,
+// and each is kept.
+func TestConcurrentWritesCommitTogether(t *testing.T) {
+	t.Parallel()
+	s, commits, hold := heldWriter(t)
+	events := make([]model.AuditEvent, 20)
+	for i := range events {
+		events[i] = groupEvent(fmt.Sprintf("c-%d", i))
+	}
+	for i, err := range recordAll(t, s, events, hold()) {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if n := commits.Load(); n != 2 {
+		t.Errorf("%d writes took %d transactions, want the first one's and one for the rest", len(events), n)
+	}
+	got, err := s.Events(t.Context(), model.Window{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil || len(got) != len(events) {
+		t.Fatalf("%d events kept (%v), want %d", len(got), err, len(events))
+	}
+}
+
+// One write the store refuses fails alone: the others of its batch are committed.
+func TestAFailedWriteFailsAlone(t *testing.T) {
+	t.Parallel()
+	s, _, hold := heldWriter(t)
+	events := make([]model.AuditEvent, 8)
+	for i := range events {
+		events[i] = groupEvent(fmt.Sprintf("c-%d", i))
+	}
+	events[5].Kind = "" // the store refuses an event without a kind
+	errs := recordAll(t, s, events, hold())
+	for i, err := range errs {
+		if (err != nil) != (i == 5) {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	got, err := s.Events(t.Context(), model.Window{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil || len(got) != len(events)-1 {
+		t.Fatalf("%d events kept (%v), want %d", len(got), err, len(events)-1)
+	}
+}
+
+// A closed store turns writes away; the writes it took before are kept.
+func TestWritesAfterCloseAreRefused(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, templates.SQLite(t))
+	if err := s.RecordUpdate(t.Context(), groupEvent("c-1"), model.UpdateRecord{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.stopCommitters()
+	err := s.RecordUpdate(t.Context(), groupEvent("c-2"), model.UpdateRecord{}, nil)
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("a write after Close: %v, want ErrClosed", err)
+	}
+}

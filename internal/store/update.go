@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/customergateway/gateway/internal/model"
+)
+
+// Recall answers, in one read, what an update needs to know before it is sent: the refs
+// known for the customer and the vendors with a delivery waiting for it (a new update for
+// one of those joins the queue instead of overtaking what waits).
+func (s *Store) Recall(ctx context.Context, customerID string) (model.VendorRefs, []model.Vendor, error) {
+	var refs model.VendorRefs
+	var waiting []model.Vendor
+	err := eachRow(ctx, s.r, `
+		SELECT 0, vendor, ref_key, value FROM customer_refs WHERE customer_id = $1
+		UNION ALL
+		SELECT 1, vendor, '', '' FROM pending_deliveries WHERE customer_id = $1`, []any{customerID}, func(rows *sql.Rows) error {
+		var pending int
+		var v, key, value string
+		if err := rows.Scan(&pending, &v, &key, &value); err != nil {
+			return err
+		}
+		if pending == 1 {
+			waiting = append(waiting, model.Vendor(v))
+			return nil
+		}
+		if refs == nil {
+			refs = model.VendorRefs{}
+		}
+		if refs[model.Vendor(v)] == nil {
+			refs[model.Vendor(v)] = model.Refs{}
+		}
+		refs[model.Vendor(v)][key] = json.RawMessage(value)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: recall the customer: %w", err)
+	}
+	return refs, waiting, nil
+}
+
+// Jobs is how a queue makes sure of its jobs for the deliveries it queued, inside the
+// store's transaction, and the time limit of a queued delivery.
+type Jobs struct {
+	// Insert makes sure, in tx, of a job for each vendor queued for the customer.
+	Insert func(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) error
+	// MaxAge is a queued delivery's time limit, counted from its newest update.
+	MaxAge time.Duration
+	Now    func() time.Time
+}
+
+// errNoQueue is WriteUpdate's answer to writes that queue a delivery: only a queue can.
+var errNoQueue = errors.New("store: deliveries to queue, but no queue")
+
+// WriteUpdate writes what one update leaves, with nothing to queue, in one transaction
+// shared with other updates' (group commit).
+func (s *Store) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
+	if len(w.Queue) > 0 {
+		return model.UpdateWritten{}, errNoQueue
+	}
+	return s.WriteQueuedUpdate(ctx, w, Jobs{})
+}
+
+// WriteQueuedUpdate writes what one update leaves in one transaction shared with other
+// updates' (group commit): the refs merged, the deliveries of w.Queue merged into what
+// waits for the customer with their jobs (jobs.Insert), then what w.Record builds from
+// that: the event, the update as answered and the fields delivered.
+func (s *Store) WriteQueuedUpdate(ctx context.Context, w model.UpdateWrites, jobs Jobs) (model.UpdateWritten, error) {
+	var written model.UpdateWritten
+	err := s.inGroupTx(ctx, w.CustomerID, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		written, err = s.writeUpdateTx(ctx, tx, w, jobs)
+		return err
+	})
+	if err != nil {
+		return model.UpdateWritten{}, fmt.Errorf("store: write update: %w", err)
+	}
+	return written, nil
+}
+
+func (s *Store) writeUpdateTx(ctx context.Context, tx *sql.Tx, w model.UpdateWrites, jobs Jobs) (model.UpdateWritten, error) {
+	var written model.UpdateWritten
+	if !w.Refs.Empty() {
+		var err error
+		if _, written.ChangedRefs, err = mergeRefsTx(ctx, tx, w.CustomerID, w.Refs); err != nil {
+			return written, err
+		}
+	}
+	if len(w.Queue) > 0 {
+		queued, err := s.queueItemsTx(ctx, tx, w, jobs)
+		if err != nil {
+			return written, err
+		}
+		written.Queued = queued
+	}
+	e, u, delivered := w.Record(written)
+	return written, s.recordUpdateTx(ctx, tx, e, u, delivered)
+}
+
+// queueItemsTx merges w's fields into what waits at each vendor of w.Queue, with a job
+// each first tried at its At, and answers until when each vendor queued is tried.
+func (s *Store) queueItemsTx(ctx context.Context, tx *sql.Tx, w model.UpdateWrites, jobs Jobs) (map[model.Vendor]time.Time, error) {
+	if jobs.Insert == nil {
+		return nil, errNoQueue
+	}
+	shares := make([]QueueItem, len(w.Queue))
+	for i, it := range w.Queue {
+		shares[i] = QueueItem{Vendor: it.Vendor, Fields: w.Fields}
+	}
+	queued, err := s.queueDeliveriesTx(ctx, tx, w.CustomerID, shares, w.Origin, jobs.Now(), jobs.MaxAge, func(tx *sql.Tx, vendors []model.Vendor) error {
+		return jobs.Insert(ctx, tx, w.CustomerID, vendors)
+	})
+	if err != nil {
+		return nil, err
+	}
+	until := make(map[model.Vendor]time.Time, len(queued))
+	for v, p := range queued {
+		until[v] = p.ExpiresAt
+	}
+	return until, nil
+}
