@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -525,6 +527,34 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 	for _, e := range templates.Engines() { // PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set
 		b.Run("store/"+e.Name, func(b *testing.B) {
 			benchPut(b, newTestGateway(b, gatewayOptions{queue: true, dbURL: e.Fresh(b)}), "/customers/c-42")
+		})
+	}
+}
+
+// BenchmarkAcceptAsync is the request window of Prefer: respond-async, 16 callers at a time
+// (so the store's group commit has writes to gather), with the queue held: what accepting
+// an update costs, its deliveries left out.
+func BenchmarkAcceptAsync(b *testing.B) {
+	for _, e := range templates.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			g := newTestGateway(b, gatewayOptions{queue: true, holdQueue: true, dbURL: e.Fresh(b)})
+			b.ReportAllocs()
+			b.SetParallelism(8) // 8 x GOMAXPROCS callers
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					// A customer each: one customer's updates would merge into one delivery.
+					target := fmt.Sprintf("/customers/c-%d", n.Add(1))
+					req := httptest.NewRequest(http.MethodPut, target, strings.NewReader(fullUpdate))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Prefer", "respond-async")
+					rec := httptest.NewRecorder()
+					g.handler.ServeHTTP(rec, req)
+					if rec.Code != http.StatusAccepted {
+						b.Fatalf("status %d: %s", rec.Code, rec.Body)
+					}
+				}
+			})
 		})
 	}
 }

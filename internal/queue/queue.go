@@ -68,6 +68,8 @@ type Queue struct {
 	client *river.Client[*sql.Tx]
 	log    zerolog.Logger
 	now    func() time.Time
+	// jobs is how the store inserts this queue's jobs for the updates it writes.
+	jobs *store.Jobs
 	// stopPurge ends the retention purge Start began; purged is closed when it has.
 	stopPurge context.CancelFunc
 	purged    chan struct{}
@@ -97,6 +99,7 @@ const maxAttempts = math.MaxInt16
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
 func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
 	q := &Queue{cfg: cfg, store: st, log: log, now: time.Now}
+	q.jobs = &store.Jobs{Insert: q.insertJobs, MaxAge: cfg.MaxAge, Now: func() time.Time { return q.now() }}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
 		return nil, err
@@ -215,25 +218,20 @@ func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Ven
 }
 
 // WriteUpdate writes what one update leaves (internal/store's WriteQueuedUpdate): its
-// refs, its deliveries queued with their jobs (one batch of job inserts), each first tried
-// at its At, and its record, in one transaction.
+// refs, its deliveries queued with their jobs, each first tried at its At, and its record,
+// in one transaction; the jobs of the updates committed together are one batch insert.
 func (q *Queue) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
-	at := make(map[model.Vendor]time.Time, len(w.Queue))
-	for _, it := range w.Queue {
-		at[it.Vendor] = it.At
+	return q.store.WriteQueuedUpdate(ctx, w, q.jobs)
+}
+
+// insertJobs makes sure, in tx, of a job for each of jobs, in one batch insert.
+func (q *Queue) insertJobs(ctx context.Context, tx *sql.Tx, jobs []store.Job) error {
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: j.CustomerID, Vendor: j.Vendor}, InsertOpts: q.jobOpts(j.At)}
 	}
-	return q.store.WriteQueuedUpdate(ctx, w, store.Jobs{
-		MaxAge: q.cfg.MaxAge,
-		Now:    q.now,
-		Insert: func(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) error {
-			params := make([]river.InsertManyParams, len(vendors))
-			for i, v := range vendors {
-				params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: customerID, Vendor: v}, InsertOpts: q.jobOpts(at[v])}
-			}
-			_, err := q.client.InsertManyTx(ctx, tx, params)
-			return err
-		},
-	})
+	_, err := q.client.InsertManyTx(ctx, tx, params)
+	return err
 }
 
 // insertJob makes sure, in tx, of a job that sends what waits for the customer at vendor,

@@ -34,8 +34,54 @@ type groupOp struct {
 	// every batch takes the locks of different keys in one order, so that concurrent
 	// batches on PostgreSQL never wait on each other the other way round.
 	key string
-	fn  func(ctx context.Context, tx *sql.Tx) error
+	fn  func(ctx context.Context, b *batch) error
 	err chan error
+}
+
+// batch is one transaction of group commit, and the queue's jobs its writes asked for:
+// they are inserted together, in one statement per queue, before it commits.
+type batch struct {
+	tx   *sql.Tx
+	jobs map[*Jobs][]Job
+}
+
+// insertJobs has js's jobs inserted with the batch's.
+func (b *batch) insertJobs(js *Jobs, jobs ...Job) {
+	if b.jobs == nil {
+		b.jobs = map[*Jobs][]Job{}
+	}
+	b.jobs[js] = append(b.jobs[js], jobs...)
+}
+
+// flush inserts the jobs asked for, once per customer and vendor: the first asked wins, as
+// it would have had each write inserted its own (the job is unique per customer and
+// vendor, and the later inserts would have found it there).
+func (b *batch) flush(ctx context.Context) error {
+	for js, jobs := range b.jobs {
+		seen := make(map[Job]bool, len(jobs))
+		unique := jobs[:0:0]
+		for _, j := range jobs {
+			if k := (Job{CustomerID: j.CustomerID, Vendor: j.Vendor}); !seen[k] {
+				seen[k] = true
+				unique = append(unique, j)
+			}
+		}
+		if err := js.Insert(ctx, b.tx, unique); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runBatch runs ops in tx, then inserts the jobs they asked for.
+func runBatch(ctx context.Context, tx *sql.Tx, ops ...*groupOp) error {
+	b := &batch{tx: tx}
+	for _, op := range ops {
+		if err := op.fn(ctx, b); err != nil {
+			return err
+		}
+	}
+	return b.flush(ctx)
 }
 
 type committer struct {
@@ -99,14 +145,7 @@ func (s *Store) commitBatch(batch []*groupOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	slices.SortStableFunc(batch, func(a, b *groupOp) int { return cmp.Compare(a.key, b.key) })
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, op := range batch {
-			if err := op.fn(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return runBatch(ctx, tx, batch...) })
 	if err == nil || len(batch) == 1 {
 		for _, op := range batch {
 			op.err <- err
@@ -114,7 +153,7 @@ func (s *Store) commitBatch(batch []*groupOp) {
 		return
 	}
 	for _, op := range batch {
-		op.err <- s.inTx(ctx, func(tx *sql.Tx) error { return op.fn(ctx, tx) })
+		op.err <- s.inTx(ctx, func(tx *sql.Tx) error { return runBatch(ctx, tx, op) })
 	}
 }
 
@@ -122,13 +161,13 @@ func (s *Store) commitBatch(batch []*groupOp) {
 // changes (the customer), and answers how that transaction ended. fn may run twice (a
 // second time alone when its batch failed): it must build what it answers afresh on each
 // run, and it runs under the batch's context (ctx's values do not reach it). The span of the wait, a child of ctx's, stands for the transaction in the trace.
-func (s *Store) inGroupTx(ctx context.Context, key string, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
+func (s *Store) inGroupTx(ctx context.Context, key string, fn func(ctx context.Context, b *batch) error) (err error) {
+	op := &groupOp{key: key, fn: fn, err: make(chan error, 1)}
 	if s.group == nil {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+		return s.inTx(ctx, func(tx *sql.Tx) error { return runBatch(ctx, tx, op) })
 	}
 	ctx, end := s.txSpan(ctx)
 	defer func() { end(err) }()
-	op := &groupOp{key: key, fn: fn, err: make(chan error, 1)}
 	if err := s.handOver(ctx, op); err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,29 +56,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// recordAll records an update for each of events and answers each one's error: the first
-// alone, taken by the committer, which waits for the writer held until release; then the
-// others, which wait in the committers' channel meanwhile, and release. The writes handed
-// over while a batch commits are the next batch.
-func recordAll(t *testing.T, s *Store, events []model.AuditEvent, release func()) []error {
+// inTwoBatches runs write(i) for i in 0..n-1 and answers each one's error: the first
+// alone, taken by the committer, which then waits for the writer held until release; then
+// the others, which wait in the committers' channel meanwhile: the writes handed over while
+// a batch commits are the next batch.
+func inTwoBatches(t *testing.T, s *Store, n int, write func(i int) error, release func()) []error {
 	t.Helper()
-	errs := make([]error, len(events))
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, e := range events {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.RecordUpdate(context.Background(), e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: e.CustomerID}}, nil)
+			errs[i] = write(i)
 		}()
 		if i == 0 {
 			// database/sql counts the committer's wait for the held connection.
 			waitFor(t, "the committer waiting for the writer", func() bool { return s.w.Stats().WaitCount > 0 })
 		}
 	}
-	waitFor(t, "the other writes waiting", func() bool { return len(s.group.ops) == len(events)-1 })
+	waitFor(t, "the other writes waiting", func() bool { return len(s.group.ops) == n-1 })
 	release()
 	wg.Wait()
 	return errs
+}
+
+// recordAll records an update for each of events, in two batches (inTwoBatches).
+func recordAll(t *testing.T, s *Store, events []model.AuditEvent, release func()) []error {
+	t.Helper()
+	return inTwoBatches(t, s, len(events), func(i int) error {
+		e := events[i]
+		return s.RecordUpdate(context.Background(), e, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: e.CustomerID}}, nil)
+	}, release)
 }
 
 // Writes that arrive while a batch commits are committed together, in one transaction,
@@ -134,5 +145,55 @@ func TestWritesAfterCloseAreRefused(t *testing.T) {
 	err := s.RecordUpdate(t.Context(), groupEvent("c-2"), model.UpdateRecord{}, nil)
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("a write after Close: %v, want ErrClosed", err)
+	}
+}
+
+// The queue's jobs for the deliveries of a batch's writes are inserted together, once per
+// customer and vendor: two updates of one customer queued at one vendor make one job, the
+// first one's.
+func TestJobsOfABatchAreInsertedTogether(t *testing.T) {
+	t.Parallel()
+	s, _, hold := heldWriter(t)
+	var mu sync.Mutex
+	var inserts [][]Job
+	jobs := &Jobs{MaxAge: time.Hour, Now: time.Now, Insert: func(_ context.Context, _ *sql.Tx, js []Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		inserts = append(inserts, slices.Clone(js))
+		return nil
+	}}
+	customers := []string{"c-0", "c-1", "c-2", "c-3", "c-1"}
+	first := time.Now()
+	errs := inTwoBatches(t, s, len(customers), func(i int) error {
+		c := customers[i]
+		at := first.Add(time.Duration(i) * time.Second)
+		w := model.UpdateWrites{CustomerID: c, Queue: []model.QueueItem{{Vendor: ladiFlow, At: at}},
+			Fields: fieldsOf(t, fmt.Sprintf(`{"email":"a%d@example.com"}`, i), int64(i+1)),
+			Record: func(model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
+				return groupEvent(c), model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: c}}, nil
+			}}
+		if i == 4 {
+			// After c-1's first write in the channel: the batch keeps their order.
+			waitFor(t, "c-1's first write waiting", func() bool { return len(s.group.ops) == 3 })
+		}
+		_, err := s.WriteQueuedUpdate(context.Background(), w, jobs)
+		return err
+	}, hold())
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if len(inserts) != 2 || len(inserts[0]) != 1 || len(inserts[1]) != 3 {
+		t.Fatalf("job inserts %v, want the first write's alone, then one for c-1, c-2 and c-3", inserts)
+	}
+	for _, j := range inserts[1] {
+		if j.CustomerID == "c-1" && !j.At.Equal(first.Add(time.Second)) {
+			t.Errorf("c-1's job is first tried at %v, want its first write's %v", j.At, first.Add(time.Second))
+		}
+	}
+	p, ok, err := s.PendingDelivery(t.Context(), "c-1", ladiFlow)
+	if err != nil || !ok || len(p.Fields) != 1 || p.Fields[0].Seq != 5 {
+		t.Fatalf("c-1's delivery: %+v %v %v, want both writes merged, the newer email", p, ok, err)
 	}
 }

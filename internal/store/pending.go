@@ -418,8 +418,8 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 // With an UpdateID, u is kept for GET /updates/{update_id} in the same transaction, and the
 // vendors in delivered become the customer's last update there.
 func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
-	err := s.inGroupTx(ctx, u.CustomerID, func(ctx context.Context, tx *sql.Tx) error {
-		return s.recordUpdateTx(ctx, tx, e, u, delivered)
+	err := s.inGroupTx(ctx, u.CustomerID, func(ctx context.Context, b *batch) error {
+		return s.recordUpdateTx(ctx, b.tx, e, u, delivered)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)

@@ -46,13 +46,22 @@ func (s *Store) Recall(ctx context.Context, customerID string) (model.VendorRefs
 }
 
 // Jobs is how a queue makes sure of its jobs for the deliveries it queued, inside the
-// store's transaction, and the time limit of a queued delivery.
+// store's transaction, and the time limit of a queued delivery. A queue keeps one: the
+// jobs of the writes committed together are inserted together, by queue.
 type Jobs struct {
-	// Insert makes sure, in tx, of a job for each vendor queued for the customer.
-	Insert func(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) error
+	// Insert makes sure, in tx, of a job for each of jobs (one per customer and vendor).
+	Insert func(ctx context.Context, tx *sql.Tx, jobs []Job) error
 	// MaxAge is a queued delivery's time limit, counted from its newest update.
 	MaxAge time.Duration
 	Now    func() time.Time
+}
+
+// Job is a job a queue makes sure of: one that sends what waits for the customer at the
+// vendor, first at At.
+type Job struct {
+	CustomerID string
+	Vendor     model.Vendor
+	At         time.Time
 }
 
 // errNoQueue is WriteUpdate's answer to writes that queue a delivery: only a queue can.
@@ -64,18 +73,18 @@ func (s *Store) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.Up
 	if len(w.Queue) > 0 {
 		return model.UpdateWritten{}, errNoQueue
 	}
-	return s.WriteQueuedUpdate(ctx, w, Jobs{})
+	return s.WriteQueuedUpdate(ctx, w, nil)
 }
 
 // WriteQueuedUpdate writes what one update leaves in one transaction shared with other
 // updates' (group commit): the refs merged, the deliveries of w.Queue merged into what
 // waits for the customer with their jobs (jobs.Insert), then what w.Record builds from
 // that: the event, the update as answered and the fields delivered.
-func (s *Store) WriteQueuedUpdate(ctx context.Context, w model.UpdateWrites, jobs Jobs) (model.UpdateWritten, error) {
+func (s *Store) WriteQueuedUpdate(ctx context.Context, w model.UpdateWrites, jobs *Jobs) (model.UpdateWritten, error) {
 	var written model.UpdateWritten
-	err := s.inGroupTx(ctx, w.CustomerID, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.inGroupTx(ctx, w.CustomerID, func(ctx context.Context, b *batch) error {
 		var err error
-		written, err = s.writeUpdateTx(ctx, tx, w, jobs)
+		written, err = s.writeUpdateTx(ctx, b, w, jobs)
 		return err
 	})
 	if err != nil {
@@ -84,8 +93,9 @@ func (s *Store) WriteQueuedUpdate(ctx context.Context, w model.UpdateWrites, job
 	return written, nil
 }
 
-func (s *Store) writeUpdateTx(ctx context.Context, tx *sql.Tx, w model.UpdateWrites, jobs Jobs) (model.UpdateWritten, error) {
+func (s *Store) writeUpdateTx(ctx context.Context, b *batch, w model.UpdateWrites, jobs *Jobs) (model.UpdateWritten, error) {
 	var written model.UpdateWritten
+	tx := b.tx
 	if !w.Refs.Empty() {
 		var err error
 		if _, written.ChangedRefs, err = mergeRefsTx(ctx, tx, w.CustomerID, w.Refs); err != nil {
@@ -93,7 +103,7 @@ func (s *Store) writeUpdateTx(ctx context.Context, tx *sql.Tx, w model.UpdateWri
 		}
 	}
 	if len(w.Queue) > 0 {
-		queued, err := s.queueItemsTx(ctx, tx, w, jobs)
+		queued, err := s.queueItemsTx(ctx, b, w, jobs)
 		if err != nil {
 			return written, err
 		}
@@ -104,17 +114,22 @@ func (s *Store) writeUpdateTx(ctx context.Context, tx *sql.Tx, w model.UpdateWri
 }
 
 // queueItemsTx merges w's fields into what waits at each vendor of w.Queue, with a job
-// each first tried at its At, and answers until when each vendor queued is tried.
-func (s *Store) queueItemsTx(ctx context.Context, tx *sql.Tx, w model.UpdateWrites, jobs Jobs) (map[model.Vendor]time.Time, error) {
-	if jobs.Insert == nil {
+// each first tried at its At (inserted with the batch's), and answers until when each
+// vendor queued is tried.
+func (s *Store) queueItemsTx(ctx context.Context, b *batch, w model.UpdateWrites, jobs *Jobs) (map[model.Vendor]time.Time, error) {
+	if jobs == nil {
 		return nil, errNoQueue
 	}
 	shares := make([]QueueItem, len(w.Queue))
+	at := make(map[model.Vendor]time.Time, len(w.Queue))
 	for i, it := range w.Queue {
-		shares[i] = QueueItem{Vendor: it.Vendor, Fields: w.Fields}
+		shares[i], at[it.Vendor] = QueueItem{Vendor: it.Vendor, Fields: w.Fields}, it.At
 	}
-	queued, err := s.queueDeliveriesTx(ctx, tx, w.CustomerID, shares, w.Origin, jobs.Now(), jobs.MaxAge, func(tx *sql.Tx, vendors []model.Vendor) error {
-		return jobs.Insert(ctx, tx, w.CustomerID, vendors)
+	queued, err := s.queueDeliveriesTx(ctx, b.tx, w.CustomerID, shares, w.Origin, jobs.Now(), jobs.MaxAge, func(_ *sql.Tx, vendors []model.Vendor) error {
+		for _, v := range vendors {
+			b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

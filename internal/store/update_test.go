@@ -54,8 +54,10 @@ func TestAnUpdateIsWrittenWhole(t *testing.T) {
 			defer s.Close()
 			ctx := t.Context()
 			var jobs []model.Vendor
-			j := Jobs{MaxAge: time.Hour, Now: time.Now, Insert: func(_ context.Context, _ *sql.Tx, _ string, vs []model.Vendor) error {
-				jobs = append(jobs, vs...)
+			j := &Jobs{MaxAge: time.Hour, Now: time.Now, Insert: func(_ context.Context, _ *sql.Tx, js []Job) error {
+				for _, job := range js {
+					jobs = append(jobs, job.Vendor)
+				}
 				return nil
 			}}
 			writes := func(c string, kind model.AuditKind) model.UpdateWrites {
