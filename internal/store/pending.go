@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -104,22 +105,131 @@ func (s *Store) QueueDeliveries(ctx context.Context, customerID string, items []
 func (s *Store) queueDeliveriesTx(ctx context.Context, tx *sql.Tx, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
 	// Locked in one order, so two such transactions never wait on each other the other way.
 	items = slices.SortedFunc(slices.Values(items), func(a, b QueueItem) int { return strings.Compare(string(a.Vendor), string(b.Vendor)) })
-	queued := make(map[model.Vendor]Pending, len(items))
-	var vendors []model.Vendor
-	for _, it := range items {
-		p, err := s.queueTx(ctx, tx, customerID, it.Vendor, it.Fields, []model.Origin{origin}, "", now, maxAge)
-		if errors.Is(err, ErrSuperseded) {
-			continue
+	queued, err := s.queueManyTx(ctx, tx, customerID, items, origin, now, maxAge)
+	if err != nil || len(queued) == 0 {
+		return queued, err
+	}
+	return queued, then(tx, slices.Sorted(maps.Keys(queued)))
+}
+
+// queueManyTx is queueTx for several vendors of one customer (items, sorted by vendor), in
+// three statements whatever their number: what each vendor received, read; the rows made
+// or locked and read; the merged rows written. A vendor whose every field is older than
+// what it received is left out of the answer.
+func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration) (map[model.Vendor]Pending, error) {
+	vendors := make([]model.Vendor, len(items))
+	for i, it := range items {
+		vendors[i] = it.Vendor
+		if err := s.lockDelivery(ctx, tx, customerID, it.Vendor); err != nil {
+			return nil, err
 		}
+	}
+	delivered, err := s.readDeliveredAt(ctx, tx, customerID, vendors)
+	if err != nil {
+		return nil, err
+	}
+	fields := make(map[model.Vendor]model.PendingFields, len(items))
+	for _, it := range items {
+		if f := it.Fields.Since(delivered[it.Vendor]); len(f) > 0 {
+			fields[it.Vendor] = f
+		}
+	}
+	if len(fields) == 0 {
+		return map[model.Vendor]Pending{}, nil
+	}
+	rows, err := s.lockPendingRows(ctx, tx, customerID, slices.Sorted(maps.Keys(fields)), now)
+	if err != nil {
+		return nil, err
+	}
+	for v, p := range rows {
+		p.Fields = p.Fields.Merge(fields[v])
+		// The newest ones: a customer updated all through a long outage must not grow
+		// the row without bound.
+		p.RequestIDs = appendNewest(p.RequestIDs, origin.RequestID)
+		p.UpdateIDs = appendNewest(p.UpdateIDs, origin.UpdateID)
+		p.TraceParents = appendNewest(p.TraceParents, origin.TraceParent)
+		p.Version = max(p.Version+1, now.UnixNano())
+		p.ExpiresAt = now.Add(maxAge)
+		rows[v] = p
+	}
+	return rows, s.writePendingRows(ctx, tx, rows)
+}
+
+// readDeliveredAt answers what each of vendors received for the customer.
+func (s *Store) readDeliveredAt(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) (map[model.Vendor]model.Delivered, error) {
+	args := []any{customerID}
+	for _, v := range vendors {
+		args = append(args, string(v))
+	}
+	out := make(map[model.Vendor]model.Delivered, len(vendors))
+	err := eachRow(ctx, tx, `SELECT vendor, seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor IN `+s.placeholders(1, len(vendors)), args, func(rows *sql.Rows) error {
+		var v, seqs string
+		if err := rows.Scan(&v, &seqs); err != nil {
+			return err
+		}
+		d, err := parseSeqs(seqs)
+		out[model.Vendor(v)] = d
+		return err
+	})
+	return out, err
+}
+
+// lockPendingRows makes (each with a new delivery id) or locks the customer's pending rows
+// for vendors, sorted, and reads them: queueTx's no-op upsert, one row a vendor.
+func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, now time.Time) (map[model.Vendor]Pending, error) {
+	values := make([]string, len(vendors))
+	args := make([]any, 0, 4*len(vendors))
+	for i, v := range vendors {
+		id, err := newID()
 		if err != nil {
 			return nil, err
 		}
-		queued[it.Vendor], vendors = p, append(vendors, it.Vendor)
+		// An empty row, as queueTx makes it: queued and expiring now, at version 0.
+		values[i] = strings.TrimSuffix(s.placeholders(len(args), 5), ")") + ", '[]', '[]', 0)"
+		args = append(args, customerID, string(v), nanos(now), nanos(now), id)
 	}
-	if len(vendors) == 0 {
-		return queued, nil
+	query := `
+		INSERT INTO pending_deliveries (customer_id, vendor, queued_at, expires_at, delivery_id, fields, request_ids, version)
+		VALUES ` + strings.Join(values, ", ") + `
+		ON CONFLICT (customer_id, vendor) DO UPDATE SET version = pending_deliveries.version
+		RETURNING ` + pendingColumns
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return queued, then(tx, vendors)
+	defer rows.Close()
+	out := make(map[model.Vendor]Pending, len(vendors))
+	for rows.Next() {
+		p, err := scanPending(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[p.Vendor] = p
+	}
+	return out, rows.Err()
+}
+
+// writePendingRows writes rows, merged, over the ones lockPendingRows read.
+func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model.Vendor]Pending) error {
+	values := make([]string, 0, len(rows))
+	args := make([]any, 0, 9*len(rows))
+	for _, v := range slices.Sorted(maps.Keys(rows)) {
+		p := rows[v]
+		cols, err := jsonTexts(p.Fields, p.RequestIDs, p.UpdateIDs, p.TraceParents)
+		if err != nil {
+			return err
+		}
+		values = append(values, s.placeholders(len(args), 10))
+		args = append(args, p.CustomerID, string(p.Vendor), cols[0], cols[1], p.Version, nanos(p.ExpiresAt), cols[2], p.DeliveryID, cols[3], nanos(p.QueuedAt))
+	}
+	// Every row is there (lockPendingRows): the upsert only ever updates.
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, expires_at, update_ids, delivery_id, trace_parents, queued_at)
+		VALUES `+strings.Join(values, ", ")+`
+		ON CONFLICT (customer_id, vendor) DO UPDATE SET fields = excluded.fields, request_ids = excluded.request_ids,
+			version = excluded.version, expires_at = excluded.expires_at, update_ids = excluded.update_ids,
+			delivery_id = excluded.delivery_id, trace_parents = excluded.trace_parents`, args...)
+	return err
 }
 
 // queueTx is QueueDelivery's work inside tx: the fields merged into the customer's pending

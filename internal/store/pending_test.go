@@ -27,6 +27,8 @@ func fieldsOf(t *testing.T, body string, seq int64) model.PendingFields {
 
 func noJob(*sql.Tx) error { return nil }
 
+func noJobs(*sql.Tx, []model.Vendor) error { return nil }
+
 func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
@@ -296,6 +298,20 @@ func TestQueueDeliveriesTogether(t *testing.T) {
 		}
 		if _, ok := queued[engageLab]; ok || len(queued) != 2 || queued[ladiFlow].UpdateIDs[0] != "u-1" {
 			t.Fatalf("queued %+v", queued)
+		}
+		// A second update merges into the rows waiting: both fields, a newer version, the
+		// same delivery.
+		again, err := s.QueueDeliveries(ctx, "c-1", []QueueItem{{ladiFlow, fieldsOf(t, `{"phone":"010-1234-5678"}`, 2)}, {happyTalk, fieldsOf(t, `{"phone":"010-1234-5678"}`, 2)}},
+			model.Origin{RequestID: "req-2", UpdateID: "u-2"}, time.Now(), time.Hour, noJobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []model.Vendor{ladiFlow, happyTalk} {
+			p, ok, err := s.PendingDelivery(ctx, "c-1", v)
+			if err != nil || !ok || len(p.Fields) != 2 || p.Version <= queued[v].Version || p.DeliveryID != queued[v].DeliveryID ||
+				fmt.Sprint(p.UpdateIDs) != "[u-1 u-2]" || p.Version != again[v].Version {
+				t.Fatalf("%s after a second update: %+v %v %v (first %+v)", v, p, ok, err, queued[v])
+			}
 		}
 		boom := errors.New("boom")
 		if _, err := s.QueueDeliveries(ctx, "c-2", []QueueItem{{ladiFlow, fields}, {happyTalk, fields}}, model.Origin{}, time.Now(), time.Hour,

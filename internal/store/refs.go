@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
@@ -31,7 +34,7 @@ func (s *Store) MergeRefs(ctx context.Context, customerID string, refs model.Ven
 	var merged model.VendorRefs
 	var changed []string
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		merged, changed, err = mergeRefsTx(ctx, tx, customerID, refs)
+		merged, changed, err = s.mergeRefsTx(ctx, tx, customerID, refs)
 		return err
 	})
 	if err != nil {
@@ -41,7 +44,7 @@ func (s *Store) MergeRefs(ctx context.Context, customerID string, refs model.Ven
 }
 
 // mergeRefsTx is MergeRefs' work inside tx, the customer's row locked first.
-func mergeRefsTx(ctx context.Context, tx *sql.Tx, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error) {
+func (s *Store) mergeRefsTx(ctx context.Context, tx *sql.Tx, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error) {
 	now := nanos(time.Now())
 	if err := touchCustomer(ctx, tx, customerID, now); err != nil {
 		return nil, nil, err
@@ -54,7 +57,7 @@ func mergeRefsTx(ctx context.Context, tx *sql.Tx, customerID string, refs model.
 	if len(changed) == 0 {
 		return merged, nil, nil
 	}
-	return merged, changed, writeRefs(ctx, tx, customerID, merged, known, now)
+	return merged, changed, s.writeRefs(ctx, tx, customerID, merged, known, now)
 }
 
 // touchCustomer creates the customer's row or locks the one there (the no-op update takes
@@ -66,26 +69,26 @@ func touchCustomer(ctx context.Context, tx *sql.Tx, customerID string, now int64
 	return err
 }
 
-// writeRefs upserts the refs of merged that differ from known.
-func writeRefs(ctx context.Context, tx *sql.Tx, customerID string, merged, known model.VendorRefs, now int64) error {
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO customer_refs (customer_id, vendor, ref_key, value, updated_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (customer_id, vendor, ref_key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for v, keys := range merged {
-		for key, value := range keys {
-			if string(known[v][key]) == string(value) {
-				continue
-			}
-			if _, err := stmt.ExecContext(ctx, customerID, string(v), key, string(value), now); err != nil {
-				return err
+// writeRefs upserts the refs of merged that differ from known, in one statement.
+func (s *Store) writeRefs(ctx context.Context, tx *sql.Tx, customerID string, merged, known model.VendorRefs, now int64) error {
+	var values []string
+	var args []any
+	for _, v := range slices.Sorted(maps.Keys(merged)) {
+		keys := merged[v]
+		for _, key := range slices.Sorted(maps.Keys(keys)) {
+			if value := keys[key]; string(known[v][key]) != string(value) {
+				values = append(values, s.placeholders(len(args), 5))
+				args = append(args, customerID, string(v), key, string(value), now)
 			}
 		}
 	}
-	return nil
+	if len(values) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO customer_refs (customer_id, vendor, ref_key, value, updated_at) VALUES `+strings.Join(values, ", ")+`
+		ON CONFLICT (customer_id, vendor, ref_key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, args...)
+	return err
 }
 
 // Refs answers the refs known for a customer, and false when none are.

@@ -98,7 +98,7 @@ func (s *Store) writeUpdateTx(ctx context.Context, b *batch, w model.UpdateWrite
 	tx := b.tx
 	if !w.Refs.Empty() {
 		var err error
-		if _, written.ChangedRefs, err = mergeRefsTx(ctx, tx, w.CustomerID, w.Refs); err != nil {
+		if _, written.ChangedRefs, err = s.mergeRefsTx(ctx, tx, w.CustomerID, w.Refs); err != nil {
 			return written, err
 		}
 	}
