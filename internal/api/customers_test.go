@@ -531,6 +531,39 @@ func BenchmarkUpdateThroughSimulator(b *testing.B) {
 	}
 }
 
+// BenchmarkDrainQueue is the queue's side of Prefer: respond-async: b.N updates queued at
+// every vendor (a customer each) while the queue is held, then the time until the queue
+// has sent them all to the simulator.
+func BenchmarkDrainQueue(b *testing.B) {
+	for _, e := range templates.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			g := newTestGateway(b, gatewayOptions{queue: true, holdQueue: true, dbURL: e.Fresh(b)})
+			for i := range b.N {
+				req := httptest.NewRequest(http.MethodPut, fmt.Sprintf("/customers/c-%d", i), strings.NewReader(fullUpdate))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Prefer", "respond-async")
+				rec := httptest.NewRecorder()
+				g.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusAccepted {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+			b.ResetTimer()
+			g.workQueue()
+			for {
+				n, err := g.store.CountPending(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
 // BenchmarkAcceptAsync is the request window of Prefer: respond-async, 16 callers at a time
 // (so the store's group commit has writes to gather), with the queue held: what accepting
 // an update costs, its deliveries left out.

@@ -116,7 +116,7 @@ func (s *Service) Update(ctx context.Context, req Request) (Answer, error) {
 		}
 		req.UpdateID = id.String()
 	}
-	sent := newSent(req.Body)
+	sent := s.newSent(req.Body)
 	u, err := model.Prepare(req.CustomerID, req.Body, s.region)
 	var undeliverable model.FieldErrors
 	if err != nil && (u == nil || !errors.As(err, &undeliverable)) {
@@ -233,14 +233,20 @@ func logOutcome(ctx context.Context, res model.UpdateResult) {
 // is never overwritten by the older one this request recalled.
 type sent struct {
 	// body is the update as sent: what the queue keeps.
-	body   model.CustomerUpdate
-	refs   model.VendorRefs
+	body model.CustomerUpdate
+	refs model.VendorRefs
+	// fields are the names of the top-level fields it carried, for the audit trail: only
+	// with a store, which keeps it.
 	fields []string
 	// deferred are the vendors whose keys could not be resolved yet, with why: their
 	// deliveries are queued and the keys resolved in the background.
 	deferred map[model.Vendor]error
 }
 
-func newSent(body model.CustomerUpdate) sent {
-	return sent{body: body, fields: fieldNames(body), refs: body.VendorRefs.Clone()}
+func (s *Service) newSent(body model.CustomerUpdate) sent {
+	out := sent{body: body, refs: body.VendorRefs.Clone()}
+	if s.store != nil {
+		out.fields = fieldNames(body)
+	}
+	return out
 }
