@@ -178,7 +178,7 @@ func (s *Store) readDeliveredAt(ctx context.Context, tx *sql.Tx, customerID stri
 // for vendors, sorted, and reads them: queueTx's no-op upsert, one row a vendor.
 func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, now time.Time) (map[model.Vendor]Pending, error) {
 	values := make([]string, len(vendors))
-	args := make([]any, 0, 4*len(vendors))
+	args := make([]any, 0, 5*len(vendors))
 	for i, v := range vendors {
 		id, err := newID()
 		if err != nil {
@@ -212,7 +212,7 @@ func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID stri
 // writePendingRows writes rows, merged, over the ones lockPendingRows read.
 func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model.Vendor]Pending) error {
 	values := make([]string, 0, len(rows))
-	args := make([]any, 0, 9*len(rows))
+	args := make([]any, 0, 10*len(rows))
 	for _, v := range slices.Sorted(maps.Keys(rows)) {
 		p := rows[v]
 		cols, err := jsonTexts(p.Fields, p.RequestIDs, p.UpdateIDs, p.TraceParents)
