@@ -560,16 +560,10 @@ func BenchmarkDrainQueue(b *testing.B) {
 			}
 			b.ResetTimer()
 			g.workQueue()
-			for {
+			waitFor(b, 5*time.Minute, "the queue drained", func() bool {
 				n, err := g.store.CountPending(b.Context())
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return err == nil && n == 0
+			})
 		})
 	}
 }

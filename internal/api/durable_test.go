@@ -30,7 +30,7 @@ func forEachQueueEngineWith(t *testing.T, opts gatewayOptions, test func(t *test
 }
 
 // waitFor polls cond until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool, last ...func() string) {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool, last ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {

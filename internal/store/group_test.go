@@ -19,13 +19,20 @@ func groupEvent(c string) model.AuditEvent {
 	return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: c, Summary: "customer update"}
 }
 
-// heldWriter opens the SQLite store at a fresh database, counting its committed
-// transactions, and answers it with a function that holds its one writer connection until
-// the function it answers is called: the committer then waits on it with a batch.
-func heldWriter(t *testing.T) (*Store, *atomic.Int64, func() (release func())) {
+// groupEvents are n customer_update events, of customers c-0 to c-<n-1>.
+func groupEvents(n int) []model.AuditEvent {
+	events := make([]model.AuditEvent, n)
+	for i := range events {
+		events[i] = groupEvent(fmt.Sprintf("c-%d", i))
+	}
+	return events
+}
+
+// openCounting opens the store at url, counting its committed transactions.
+func openCounting(t *testing.T, url string) (*Store, *atomic.Int64) {
 	t.Helper()
 	var commits atomic.Int64
-	s, err := Open(t.Context(), templates.SQLite(t), WithTxObserver(func(_ time.Duration, committed bool) {
+	s, err := Open(t.Context(), url, WithTxObserver(func(_ time.Duration, committed bool) {
 		if committed {
 			commits.Add(1)
 		}
@@ -34,6 +41,15 @@ func heldWriter(t *testing.T) (*Store, *atomic.Int64, func() (release func())) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	return s, &commits
+}
+
+// heldWriter opens the SQLite store at a fresh database, counting its committed
+// transactions, and answers it with a function that holds its one writer connection until
+// the function it answers is called: the committer then waits on it with a batch.
+func heldWriter(t *testing.T) (*Store, *atomic.Int64, func() (release func())) {
+	t.Helper()
+	s, commits := openCounting(t, templates.SQLite(t))
 	hold := func() func() {
 		conn, err := s.w.Conn(t.Context())
 		if err != nil {
@@ -41,18 +57,22 @@ func heldWriter(t *testing.T) (*Store, *atomic.Int64, func() (release func())) {
 		}
 		return func() { _ = conn.Close() }
 	}
-	return s, &commits, hold
+	return s, commits, hold
 }
 
-// waitFor waits until cond holds, failing the test after ten seconds.
+// waitFor checks cond every millisecond until it holds, failing the test naming what
+// after ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -95,10 +115,7 @@ func recordAll(t *testing.T, s *Store, events []model.AuditEvent, release func()
 func TestConcurrentWritesCommitTogether(t *testing.T) {
 	t.Parallel()
 	s, commits, hold := heldWriter(t)
-	events := make([]model.AuditEvent, 20)
-	for i := range events {
-		events[i] = groupEvent(fmt.Sprintf("c-%d", i))
-	}
+	events := groupEvents(20)
 	for i, err := range recordAll(t, s, events, hold()) {
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -117,10 +134,7 @@ func TestConcurrentWritesCommitTogether(t *testing.T) {
 func TestAFailedWriteFailsAlone(t *testing.T) {
 	t.Parallel()
 	s, _, hold := heldWriter(t)
-	events := make([]model.AuditEvent, 8)
-	for i := range events {
-		events[i] = groupEvent(fmt.Sprintf("c-%d", i))
-	}
+	events := groupEvents(8)
 	events[5].Kind = "" // the store refuses an event without a kind
 	errs := recordAll(t, s, events, hold())
 	for i, err := range errs {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,16 +41,7 @@ func TestAnUpdateIsWrittenWhole(t *testing.T) {
 	for _, e := range templates.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			var commits atomic.Int64
-			s, err := Open(t.Context(), e.Fresh(t), WithTxObserver(func(_ time.Duration, ok bool) {
-				if ok {
-					commits.Add(1)
-				}
-			}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, commits := openCounting(t, e.Fresh(t))
 			ctx := t.Context()
 			var jobs []model.Vendor
 			j := &Jobs{MaxAge: time.Hour, Now: time.Now, Insert: func(_ context.Context, _ *sql.Tx, js []Job) error {
