@@ -32,18 +32,22 @@ func (s *Service) write(reqCtx context.Context, req Request, d delivery, sent se
 		// (callers send their refs with every update).
 		w.Refs = sent.refs
 	}
+	// The result is settled inside the transaction, once the queue has answered: what is
+	// recorded is what the caller is answered.
+	var res model.UpdateResult
 	w.Record = func(written model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
-		return s.recordOf(req, sent.fields, d.fields, settled(out, written, nil), written.ChangedRefs)
+		res = settled(out, written, nil)
+		return s.recordOf(req, sent.fields, d.fields, res, written.ChangedRefs)
 	}
 	var writer Writer = s.store
 	if s.canQueue() {
 		writer = s.queue
 	}
-	written, err := writer.WriteUpdate(ctx, w)
-	if err != nil {
+	if _, err := writer.WriteUpdate(ctx, w); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("write update")
+		return settled(out, model.UpdateWritten{}, err)
 	}
-	return settled(out, written, err)
+	return res
 }
 
 // recordOf is what is recorded of an update that came to res: its audit event, the

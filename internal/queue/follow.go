@@ -125,7 +125,7 @@ func (q *Queue) List(ctx context.Context, f model.DeliveryFilter) ([]model.Deliv
 func (q *Queue) Retry(ctx context.Context, id, caller string) (model.Delivery, error) {
 	now := q.now()
 	return q.store.RetryDelivery(ctx, id, now, q.cfg.MaxAge, actionEvent("retried", caller, now), func(tx *sql.Tx, p store.Pending) error {
-		return q.insertJob(ctx, tx, p.CustomerID, p.Vendor, now)
+		return q.insertJobs(ctx, tx, []store.Job{{CustomerID: p.CustomerID, Vendor: p.Vendor, At: now}})
 	})
 }
 

@@ -212,7 +212,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 // backoff for one that just failed). It answers until when the merged delivery is tried.
 func (q *Queue) Enqueue(ctx context.Context, customerID string, vendor model.Vendor, fields model.PendingFields, origin model.Origin, at time.Time) (time.Time, error) {
 	p, err := q.store.QueueDelivery(ctx, customerID, vendor, fields, origin, q.now(), q.cfg.MaxAge, func(tx *sql.Tx) error {
-		return q.insertJob(ctx, tx, customerID, vendor, at)
+		return q.insertJobs(ctx, tx, []store.Job{{CustomerID: customerID, Vendor: vendor, At: at}})
 	})
 	return p.ExpiresAt, err
 }
@@ -224,21 +224,15 @@ func (q *Queue) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.Up
 	return q.store.WriteQueuedUpdate(ctx, w, q.jobs)
 }
 
-// insertJobs makes sure, in tx, of a job for each of jobs, in one batch insert.
+// insertJobs makes sure, in tx, of a job for each of jobs, in one batch insert. Each job is
+// unique per customer and vendor: a merge into a waiting row inserts nothing when its job
+// is live, and gives it one if it ever lost it.
 func (q *Queue) insertJobs(ctx context.Context, tx *sql.Tx, jobs []store.Job) error {
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
 		params[i] = river.InsertManyParams{Args: deliverArgs{CustomerID: j.CustomerID, Vendor: j.Vendor}, InsertOpts: q.jobOpts(j.At)}
 	}
 	_, err := q.client.InsertManyTx(ctx, tx, params)
-	return err
-}
-
-// insertJob makes sure, in tx, of a job that sends what waits for the customer at vendor,
-// first at at. It is unique per customer and vendor: a merge into a waiting row inserts
-// nothing when its job is live, and gives it one if it ever lost it.
-func (q *Queue) insertJob(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, at time.Time) error {
-	_, err := q.client.InsertTx(ctx, tx, deliverArgs{CustomerID: customerID, Vendor: vendor}, q.jobOpts(at))
 	return err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,18 +19,29 @@ import (
 // update carried (a row per leaf was 18 rows for the README's example, most of the store's
 // work per update).
 
-// readDelivered answers what the vendor already received for the customer: every leaf's
-// newest sequence.
-func readDelivered(ctx context.Context, db rowQueryer, customerID string, vendor model.Vendor) (model.Delivered, error) {
-	var seqs string
-	err := db.QueryRowContext(ctx, `SELECT seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor = $2`, customerID, string(vendor)).Scan(&seqs)
-	if errors.Is(err, sql.ErrNoRows) {
-		return model.Delivered{}, nil
+// readDeliveredAt answers what each of vendors received for the customer.
+func (s *Store) readDeliveredAt(ctx context.Context, db queryer, customerID string, vendors []model.Vendor) (map[model.Vendor]model.Delivered, error) {
+	args := []any{customerID}
+	for _, v := range vendors {
+		args = append(args, string(v))
 	}
-	if err != nil {
-		return nil, err
+	out := make(map[model.Vendor]model.Delivered, len(vendors))
+	err := eachRow(ctx, db, `SELECT vendor, seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor IN `+s.placeholders(1, len(vendors)), args, func(rows *sql.Rows) error {
+		v, d, err := scanSeqs(rows)
+		out[v] = d
+		return err
+	})
+	return out, err
+}
+
+// scanSeqs reads a row of (vendor, seqs).
+func scanSeqs(rows *sql.Rows) (model.Vendor, model.Delivered, error) {
+	var v, seqs string
+	if err := rows.Scan(&v, &seqs); err != nil {
+		return "", nil, err
 	}
-	return parseSeqs(seqs)
+	d, err := parseSeqs(seqs)
+	return model.Vendor(v), d, err
 }
 
 func parseSeqs(seqs string) (model.Delivered, error) {
@@ -98,13 +108,11 @@ func (s *Store) lockDelivered(ctx context.Context, tx *sql.Tx, customerID string
 	defer rows.Close()
 	stored := make(map[model.Vendor]model.Delivered, len(vendors))
 	for rows.Next() {
-		var v, seqs string
-		if err := rows.Scan(&v, &seqs); err != nil {
+		v, d, err := scanSeqs(rows)
+		if err != nil {
 			return nil, err
 		}
-		if stored[model.Vendor(v)], err = parseSeqs(seqs); err != nil {
-			return nil, err
-		}
+		stored[v] = d
 	}
 	return stored, rows.Err()
 }
@@ -124,17 +132,13 @@ func newest(d model.Delivered) int64 {
 func (s *Store) deliveredPaths(ctx context.Context, customerID string) (map[model.Vendor][]string, error) {
 	out := map[model.Vendor][]string{}
 	err := eachRow(ctx, s.r, `SELECT vendor, seqs FROM delivered_seqs WHERE customer_id = $1`, []any{customerID}, func(rows *sql.Rows) error {
-		var v, seqs string
-		if err := rows.Scan(&v, &seqs); err != nil {
-			return err
-		}
-		d, err := parseSeqs(seqs)
+		v, d, err := scanSeqs(rows)
 		if err != nil {
 			return err
 		}
 		// Sorted as stored (keys joined by the unit separator), then spelled with dots.
 		for _, path := range slices.Sorted(maps.Keys(d)) {
-			out[model.Vendor(v)] = append(out[model.Vendor(v)], strings.ReplaceAll(path, "\x1f", "."))
+			out[v] = append(out[v], strings.ReplaceAll(path, "\x1f", "."))
 		}
 		return nil
 	})

@@ -162,12 +162,9 @@ func (s *Store) commitBatch(batch []*groupOp) {
 // second time alone when its batch failed): it must build what it answers afresh on each
 // run, and it runs under the batch's context (ctx's values do not reach it). The span of the wait, a child of ctx's, stands for the transaction in the trace.
 func (s *Store) inGroupTx(ctx context.Context, key string, fn func(ctx context.Context, b *batch) error) (err error) {
-	op := &groupOp{key: key, fn: fn, err: make(chan error, 1)}
-	if s.group == nil {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return runBatch(ctx, tx, op) })
-	}
 	ctx, end := s.txSpan(ctx)
 	defer func() { end(err) }()
+	op := &groupOp{key: key, fn: fn, err: make(chan error, 1)}
 	if err := s.handOver(ctx, op); err != nil {
 		return err
 	}

@@ -78,49 +78,15 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 	return p, nil
 }
 
-// QueueItem is one vendor's share of an update to queue: QueueDeliveries takes several.
-type QueueItem struct {
-	Vendor model.Vendor
-	Fields model.PendingFields
-}
-
-// QueueDeliveries is QueueDelivery for several vendors of one customer in one transaction
-// (one commit for an update queued at every vendor), then runs then with the vendors
-// queued. A vendor whose every field is older than what it received is left out of the
-// answer (ErrSuperseded for that vendor alone).
-func (s *Store) QueueDeliveries(ctx context.Context, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
-	var queued map[model.Vendor]Pending
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		queued, err = s.queueDeliveriesTx(ctx, tx, customerID, items, origin, now, maxAge, then)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: queue deliveries: %w", err)
-	}
-	return queued, nil
-}
-
-// queueDeliveriesTx is QueueDeliveries' work inside tx.
-func (s *Store) queueDeliveriesTx(ctx context.Context, tx *sql.Tx, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration, then func(tx *sql.Tx, queued []model.Vendor) error) (map[model.Vendor]Pending, error) {
-	// Locked in one order, so two such transactions never wait on each other the other way.
-	items = slices.SortedFunc(slices.Values(items), func(a, b QueueItem) int { return strings.Compare(string(a.Vendor), string(b.Vendor)) })
-	queued, err := s.queueManyTx(ctx, tx, customerID, items, origin, now, maxAge)
-	if err != nil || len(queued) == 0 {
-		return queued, err
-	}
-	return queued, then(tx, slices.Sorted(maps.Keys(queued)))
-}
-
-// queueManyTx is queueTx for several vendors of one customer (items, sorted by vendor), in
-// three statements whatever their number: what each vendor received, read; the rows made
-// or locked and read; the merged rows written. A vendor whose every field is older than
-// what it received is left out of the answer.
-func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, items []QueueItem, origin model.Origin, now time.Time, maxAge time.Duration) (map[model.Vendor]Pending, error) {
-	vendors := make([]model.Vendor, len(items))
-	for i, it := range items {
-		vendors[i] = it.Vendor
-		if err := s.lockDelivery(ctx, tx, customerID, it.Vendor); err != nil {
+// queueManyTx merges fields into the customer's pending delivery for each of vendors
+// (sorted), in three statements whatever their number: what each vendor received, read;
+// the rows made or locked, and read; the merged rows written. A row made is named id (one
+// vendor only: an operator's retry keeps its delivery's id) or a new UUIDv7; each origin's
+// request and update ids are noted. A vendor whose every field is older than what it
+// received is left out of the answer.
+func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration) (map[model.Vendor]Pending, error) {
+	for _, v := range vendors {
+		if err := s.lockDelivery(ctx, tx, customerID, v); err != nil {
 			return nil, err
 		}
 	}
@@ -128,26 +94,28 @@ func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, 
 	if err != nil {
 		return nil, err
 	}
-	fields := make(map[model.Vendor]model.PendingFields, len(items))
-	for _, it := range items {
-		if f := it.Fields.Since(delivered[it.Vendor]); len(f) > 0 {
-			fields[it.Vendor] = f
+	left := make(map[model.Vendor]model.PendingFields, len(vendors))
+	for _, v := range vendors {
+		if f := fields.Since(delivered[v]); len(f) > 0 {
+			left[v] = f
 		}
 	}
-	if len(fields) == 0 {
+	if len(left) == 0 {
 		return map[model.Vendor]Pending{}, nil
 	}
-	rows, err := s.lockPendingRows(ctx, tx, customerID, slices.Sorted(maps.Keys(fields)), now)
+	rows, err := s.lockPendingRows(ctx, tx, customerID, slices.Sorted(maps.Keys(left)), id, now)
 	if err != nil {
 		return nil, err
 	}
 	for v, p := range rows {
-		p.Fields = p.Fields.Merge(fields[v])
-		// The newest ones: a customer updated all through a long outage must not grow
-		// the row without bound.
-		p.RequestIDs = appendNewest(p.RequestIDs, origin.RequestID)
-		p.UpdateIDs = appendNewest(p.UpdateIDs, origin.UpdateID)
-		p.TraceParents = appendNewest(p.TraceParents, origin.TraceParent)
+		p.Fields = p.Fields.Merge(left[v])
+		for _, o := range origins {
+			// The newest ones: a customer updated all through a long outage must not
+			// grow the row without bound.
+			p.RequestIDs = appendNewest(p.RequestIDs, o.RequestID)
+			p.UpdateIDs = appendNewest(p.UpdateIDs, o.UpdateID)
+			p.TraceParents = appendNewest(p.TraceParents, o.TraceParent)
+		}
 		p.Version = max(p.Version+1, now.UnixNano())
 		p.ExpiresAt = now.Add(maxAge)
 		rows[v] = p
@@ -155,36 +123,21 @@ func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, 
 	return rows, s.writePendingRows(ctx, tx, rows)
 }
 
-// readDeliveredAt answers what each of vendors received for the customer.
-func (s *Store) readDeliveredAt(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) (map[model.Vendor]model.Delivered, error) {
-	args := []any{customerID}
-	for _, v := range vendors {
-		args = append(args, string(v))
-	}
-	out := make(map[model.Vendor]model.Delivered, len(vendors))
-	err := eachRow(ctx, tx, `SELECT vendor, seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor IN `+s.placeholders(1, len(vendors)), args, func(rows *sql.Rows) error {
-		var v, seqs string
-		if err := rows.Scan(&v, &seqs); err != nil {
-			return err
-		}
-		d, err := parseSeqs(seqs)
-		out[model.Vendor(v)] = d
-		return err
-	})
-	return out, err
-}
-
-// lockPendingRows makes (each with a new delivery id) or locks the customer's pending rows
-// for vendors, sorted, and reads them: queueTx's no-op upsert, one row a vendor.
-func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, now time.Time) (map[model.Vendor]Pending, error) {
+// lockPendingRows makes (named id, or each a new UUIDv7 when id is empty) or locks the
+// customer's pending rows for vendors, sorted, and reads them. The no-op upsert does both
+// in one statement both engines run alike: concurrent merges queue on the row lock.
+func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, id string, now time.Time) (map[model.Vendor]Pending, error) {
 	values := make([]string, len(vendors))
 	args := make([]any, 0, 5*len(vendors))
 	for i, v := range vendors {
-		id, err := newID()
-		if err != nil {
-			return nil, err
+		id := id
+		if id == "" {
+			var err error
+			if id, err = newID(); err != nil {
+				return nil, err
+			}
 		}
-		// An empty row, as queueTx makes it: queued and expiring now, at version 0.
+		// An empty row: queued and expiring now, at version 0.
 		values[i] = strings.TrimSuffix(s.placeholders(len(args), 5), ")") + ", '[]', '[]', 0)"
 		args = append(args, customerID, string(v), nanos(now), nanos(now), id)
 	}
@@ -232,47 +185,16 @@ func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model
 	return err
 }
 
-// queueTx is QueueDelivery's work inside tx: the fields merged into the customer's pending
-// delivery for vendor (made, named id or a new UUIDv7, when none waits), each origin's
-// request and update ids noted.
+// queueTx is QueueDelivery's work inside tx, queueManyTx for one vendor:
+// ErrSuperseded when every field is older than what the vendor received.
 func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration) (Pending, error) {
-	if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
-		return Pending{}, err
-	}
-	delivered, err := readDelivered(ctx, tx, customerID, vendor)
+	rows, err := s.queueManyTx(ctx, tx, customerID, []model.Vendor{vendor}, fields, origins, id, now, maxAge)
 	if err != nil {
 		return Pending{}, err
 	}
-	if fields = fields.Since(delivered); len(fields) == 0 {
+	p, ok := rows[vendor]
+	if !ok {
 		return Pending{}, ErrSuperseded
-	}
-	if id == "" {
-		if id, err = newID(); err != nil {
-			return Pending{}, err
-		}
-	}
-	// The no-op upsert creates an empty row or locks the existing one and reads it, in
-	// one statement both engines run alike: concurrent merges queue on the row lock.
-	p, err := scanPending(tx.QueryRowContext(ctx, `
-		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, queued_at, expires_at, delivery_id)
-		VALUES ($1, $2, '[]', '[]', 0, $3, $3, $4)
-		ON CONFLICT (customer_id, vendor) DO UPDATE SET version = pending_deliveries.version
-		RETURNING `+pendingColumns, customerID, string(vendor), nanos(now), id))
-	if err != nil {
-		return Pending{}, err
-	}
-	p.Fields = p.Fields.Merge(fields)
-	for _, o := range origins {
-		// The newest ones: a customer updated all through a long outage must not grow
-		// the row without bound.
-		p.RequestIDs = appendNewest(p.RequestIDs, o.RequestID)
-		p.UpdateIDs = appendNewest(p.UpdateIDs, o.UpdateID)
-		p.TraceParents = appendNewest(p.TraceParents, o.TraceParent)
-	}
-	p.Version = max(p.Version+1, now.UnixNano())
-	p.ExpiresAt = now.Add(maxAge)
-	if err := writePending(ctx, tx, p); err != nil {
-		return Pending{}, err
 	}
 	return p, nil
 }
@@ -309,19 +231,6 @@ func (s *Store) lockPending(ctx context.Context, tx *sql.Tx, customerID string, 
 		q += " FOR UPDATE"
 	}
 	return scanPending(tx.QueryRowContext(ctx, q, customerID, string(vendor)))
-}
-
-func writePending(ctx context.Context, tx *sql.Tx, p Pending) error {
-	cols, err := jsonTexts(p.Fields, p.RequestIDs, p.UpdateIDs, p.TraceParents)
-	if err != nil {
-		return err
-	}
-	fields, ids, updates, traces := cols[0], cols[1], cols[2], cols[3]
-	_, err = tx.ExecContext(ctx, `
-		UPDATE pending_deliveries SET fields = $3, request_ids = $4, version = $5, expires_at = $6, update_ids = $7, delivery_id = $8, trace_parents = $9
-		WHERE customer_id = $1 AND vendor = $2`,
-		p.CustomerID, string(p.Vendor), fields, ids, p.Version, nanos(p.ExpiresAt), updates, p.DeliveryID, traces)
-	return err
 }
 
 // jsonTexts is each of vs in JSON, as the store's JSON columns hold it: text.
@@ -515,11 +424,14 @@ func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, v
 
 // Delivered answers what the vendor already received from the gateway for the customer.
 func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
-	d, err := readDelivered(ctx, s.r, customerID, vendor)
+	d, err := s.readDeliveredAt(ctx, s.r, customerID, []model.Vendor{vendor})
 	if err != nil {
 		return nil, fmt.Errorf("store: read delivered fields: %w", err)
 	}
-	return d, nil
+	if d[vendor] == nil {
+		return model.Delivered{}, nil
+	}
+	return d[vendor], nil
 }
 
 // RecordUpdate records an update's audit event and, for each vendor that received it

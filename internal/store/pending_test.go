@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -26,8 +27,6 @@ func fieldsOf(t *testing.T, body string, seq int64) model.PendingFields {
 }
 
 func noJob(*sql.Tx) error { return nil }
-
-func noJobs(*sql.Tx, []model.Vendor) error { return nil }
 
 func TestQueueDeliveryMergesAndFinishesByVersion(t *testing.T) {
 	t.Parallel()
@@ -271,9 +270,24 @@ func TestPendingKeepsTheNewestRequestIDs(t *testing.T) {
 	})
 }
 
-// QueueDeliveries queues an update at several vendors in one transaction: every vendor
-// that still lacks a field is queued and handed to then once, together; one whose every
-// field is older than what it received is left out.
+// queueAt writes an update of customer c that queues fields at vendors (and records an
+// event), its jobs inserted by insert.
+func queueAt(t *testing.T, s *Store, c string, vendors []model.Vendor, fields model.PendingFields, origin model.Origin, insert func([]Job) error) (model.UpdateWritten, error) {
+	t.Helper()
+	w := model.UpdateWrites{CustomerID: c, Fields: fields, Origin: origin,
+		Record: func(model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
+			return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: c}, model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: c}}, nil
+		}}
+	for _, v := range vendors {
+		w.Queue = append(w.Queue, model.QueueItem{Vendor: v, At: time.Now()})
+	}
+	return s.WriteQueuedUpdate(t.Context(), w, &Jobs{MaxAge: time.Hour, Now: time.Now,
+		Insert: func(_ context.Context, _ *sql.Tx, jobs []Job) error { return insert(jobs) }})
+}
+
+// An update queued at several vendors in one transaction: every vendor that still lacks a
+// field is queued and its job inserted, all in one insert; one whose every field is older
+// than what it received is left out.
 func TestQueueDeliveriesTogether(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, s *Store) {
@@ -285,37 +299,47 @@ func TestQueueDeliveriesTogether(t *testing.T) {
 		}
 		fields := fieldsOf(t, `{"email":"a@example.com"}`, 1)
 		var calls [][]model.Vendor
-		queued, err := s.QueueDeliveries(ctx, "c-1", []QueueItem{{ladiFlow, fields}, {happyTalk, fields}, {engageLab, fields}},
-			model.Origin{RequestID: "req-1", UpdateID: "u-1"}, time.Now(), time.Hour, func(_ *sql.Tx, vs []model.Vendor) error {
-				calls = append(calls, vs)
-				return nil
-			})
+		written, err := queueAt(t, s, "c-1", []model.Vendor{ladiFlow, happyTalk, engageLab}, fields, model.Origin{RequestID: "req-1", UpdateID: "u-1"}, func(jobs []Job) error {
+			var vs []model.Vendor
+			for _, j := range jobs {
+				vs = append(vs, j.Vendor)
+			}
+			calls = append(calls, vs)
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(calls) != 1 || fmt.Sprint(calls[0]) != fmt.Sprint([]model.Vendor{happyTalk, ladiFlow}) {
-			t.Fatalf("then called with %v, want once with [happytalk ladiflow]", calls)
+			t.Fatalf("jobs inserted %v, want once for [happytalk ladiflow]", calls)
 		}
-		if _, ok := queued[engageLab]; ok || len(queued) != 2 || queued[ladiFlow].UpdateIDs[0] != "u-1" {
-			t.Fatalf("queued %+v", queued)
+		queued := map[model.Vendor]Pending{}
+		for _, v := range []model.Vendor{ladiFlow, happyTalk} {
+			p, ok, err := s.PendingDelivery(ctx, "c-1", v)
+			if err != nil || !ok {
+				t.Fatalf("%s: %v %v", v, ok, err)
+			}
+			queued[v] = p
+		}
+		if _, ok := written.Queued[engageLab]; ok || len(written.Queued) != 2 || queued[ladiFlow].UpdateIDs[0] != "u-1" {
+			t.Fatalf("queued %+v, %+v", written, queued)
 		}
 		// A second update merges into the rows waiting: both fields, a newer version, the
 		// same delivery.
-		again, err := s.QueueDeliveries(ctx, "c-1", []QueueItem{{ladiFlow, fieldsOf(t, `{"phone":"010-1234-5678"}`, 2)}, {happyTalk, fieldsOf(t, `{"phone":"010-1234-5678"}`, 2)}},
-			model.Origin{RequestID: "req-2", UpdateID: "u-2"}, time.Now(), time.Hour, noJobs)
+		again, err := queueAt(t, s, "c-1", []model.Vendor{ladiFlow, happyTalk}, fieldsOf(t, `{"phone":"010-1234-5678"}`, 2),
+			model.Origin{RequestID: "req-2", UpdateID: "u-2"}, func([]Job) error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range []model.Vendor{ladiFlow, happyTalk} {
 			p, ok, err := s.PendingDelivery(ctx, "c-1", v)
 			if err != nil || !ok || len(p.Fields) != 2 || p.Version <= queued[v].Version || p.DeliveryID != queued[v].DeliveryID ||
-				fmt.Sprint(p.UpdateIDs) != "[u-1 u-2]" || p.Version != again[v].Version {
+				fmt.Sprint(p.UpdateIDs) != "[u-1 u-2]" || !p.ExpiresAt.Equal(again.Queued[v]) {
 				t.Fatalf("%s after a second update: %+v %v %v (first %+v)", v, p, ok, err, queued[v])
 			}
 		}
 		boom := errors.New("boom")
-		if _, err := s.QueueDeliveries(ctx, "c-2", []QueueItem{{ladiFlow, fields}, {happyTalk, fields}}, model.Origin{}, time.Now(), time.Hour,
-			func(*sql.Tx, []model.Vendor) error { return boom }); !errors.Is(err, boom) {
+		if _, err := queueAt(t, s, "c-2", []model.Vendor{ladiFlow, happyTalk}, fields, model.Origin{}, func([]Job) error { return boom }); !errors.Is(err, boom) {
 			t.Fatal(err)
 		}
 		if vs, err := s.PendingVendors(ctx, "c-2"); err != nil || len(vs) != 0 {

@@ -117,13 +117,19 @@ func readRefs(ctx context.Context, q querier, customerID string) (model.VendorRe
 		if err := rows.Scan(&v, &key, &value); err != nil {
 			return nil, err
 		}
-		if refs == nil {
-			refs = model.VendorRefs{}
-		}
-		if refs[model.Vendor(v)] == nil {
-			refs[model.Vendor(v)] = model.Refs{}
-		}
-		refs[model.Vendor(v)][key] = json.RawMessage(value)
+		refs = addRef(refs, v, key, value)
 	}
 	return refs, rows.Err()
+}
+
+// addRef lays a stored ref row into refs, made when nil.
+func addRef(refs model.VendorRefs, vendor, key, value string) model.VendorRefs {
+	if refs == nil {
+		refs = model.VendorRefs{}
+	}
+	if refs[model.Vendor(vendor)] == nil {
+		refs[model.Vendor(vendor)] = model.Refs{}
+	}
+	refs[model.Vendor(vendor)][key] = json.RawMessage(value)
+	return refs
 }

@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/customergateway/gateway/internal/model"
@@ -30,13 +31,7 @@ func (s *Store) Recall(ctx context.Context, customerID string) (model.VendorRefs
 			waiting = append(waiting, model.Vendor(v))
 			return nil
 		}
-		if refs == nil {
-			refs = model.VendorRefs{}
-		}
-		if refs[model.Vendor(v)] == nil {
-			refs[model.Vendor(v)] = model.Refs{}
-		}
-		refs[model.Vendor(v)][key] = json.RawMessage(value)
+		refs = addRef(refs, v, key, value)
 		return nil
 	})
 	if err != nil {
@@ -70,9 +65,6 @@ var errNoQueue = errors.New("store: deliveries to queue, but no queue")
 // WriteUpdate writes what one update leaves, with nothing to queue, in one transaction
 // shared with other updates' (group commit).
 func (s *Store) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.UpdateWritten, error) {
-	if len(w.Queue) > 0 {
-		return model.UpdateWritten{}, errNoQueue
-	}
 	return s.WriteQueuedUpdate(ctx, w, nil)
 }
 
@@ -120,23 +112,21 @@ func (s *Store) queueItemsTx(ctx context.Context, b *batch, w model.UpdateWrites
 	if jobs == nil {
 		return nil, errNoQueue
 	}
-	shares := make([]QueueItem, len(w.Queue))
+	vendors := make([]model.Vendor, len(w.Queue))
 	at := make(map[model.Vendor]time.Time, len(w.Queue))
 	for i, it := range w.Queue {
-		shares[i], at[it.Vendor] = QueueItem{Vendor: it.Vendor, Fields: w.Fields}, it.At
+		vendors[i], at[it.Vendor] = it.Vendor, it.At
 	}
-	queued, err := s.queueDeliveriesTx(ctx, b.tx, w.CustomerID, shares, w.Origin, jobs.Now(), jobs.MaxAge, func(_ *sql.Tx, vendors []model.Vendor) error {
-		for _, v := range vendors {
-			b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
-		}
-		return nil
-	})
+	// Locked in one order, so two such transactions never wait on each other the other way.
+	slices.Sort(vendors)
+	queued, err := s.queueManyTx(ctx, b.tx, w.CustomerID, vendors, w.Fields, []model.Origin{w.Origin}, "", jobs.Now(), jobs.MaxAge)
 	if err != nil {
 		return nil, err
 	}
 	until := make(map[model.Vendor]time.Time, len(queued))
-	for v, p := range queued {
-		until[v] = p.ExpiresAt
+	for _, v := range slices.Sorted(maps.Keys(queued)) {
+		b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
+		until[v] = queued[v].ExpiresAt
 	}
 	return until, nil
 }
