@@ -143,7 +143,7 @@ func loadCompose(t *testing.T) (gateway, sim composeService) {
 }
 
 // otelVariables are the standard OpenTelemetry variables the compose file sets, which
-// internal/tracing reads (tracing.Setup), not internal/config.
+// internal/tracing/otlp reads (otlp.Setup), not internal/config.
 var otelVariables = []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 
 func TestComposeSetsOnlyVariablesTheGatewayReads(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/customergateway/gateway/internal/auth"
 	"github.com/customergateway/gateway/internal/config"
 	"github.com/customergateway/gateway/internal/queue"
-	"github.com/customergateway/gateway/internal/tracing"
+	"github.com/customergateway/gateway/internal/tracing/otlp"
 )
 
 // serve wires the gateway from the environment and serves until ctx is cancelled, then
@@ -56,7 +56,7 @@ func serve(ctx context.Context, opts options, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	tracingOn, stopTracing, err := tracing.Setup(ctx, getenv, moduleVersion())
+	tracingOn, stopTracing, err := otlp.Setup(ctx, getenv, moduleVersion())
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/customergateway/gateway/internal/model"
 	"github.com/customergateway/gateway/internal/queue"
 	"github.com/customergateway/gateway/internal/store"
-	"github.com/customergateway/gateway/internal/tracing"
+	"github.com/customergateway/gateway/internal/tracing/otlp"
 	"github.com/customergateway/gateway/internal/vendors/engagelab"
 	"github.com/customergateway/gateway/internal/vendors/happytalk"
 	"github.com/customergateway/gateway/internal/vendors/ladiflow"
@@ -275,7 +275,7 @@ func traceToSink(t testing.TB) bool {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL}
-	on, stop, err := tracing.Setup(context.Background(), func(k string) string { return env[k] }, "test")
+	on, stop, err := otlp.Setup(context.Background(), func(k string) string { return env[k] }, "test")
 	if err != nil || !on {
 		t.Fatalf("tracing setup: %v %v", on, err)
 	}
