@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -54,17 +55,11 @@ func (rc *hookReceiver) seen() (ids []string, accepted [][]byte, bad int) {
 	return append([]string(nil), rc.ids...), append([][]byte(nil), rc.accepted...), rc.bad
 }
 
-// webhookJobWaits reports whether the SQLite file at path holds the webhook's job waiting
-// for its next attempt (not running): River has recorded the failed attempt.
-func webhookJobWaits(t *testing.T, path string) bool {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+// webhookJobWaits reports whether the database conn reads holds the webhook's job waiting
+// for its next attempt: River has recorded the failed attempt.
+func webhookJobWaits(conn *sql.Conn) bool {
 	var n int
-	err = db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'webhook' AND state IN ('available', 'retryable', 'scheduled') AND attempt >= 1`).Scan(&n)
+	err := conn.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook' AND state IN ('available', 'retryable', 'scheduled') AND attempt >= 1`).Scan(&n)
 	return err == nil && n == 1
 }
 
@@ -98,12 +93,12 @@ func TestBinaryWebhookSurvivesSIGKILL(t *testing.T) {
 	loc := hdr.Get("Location")
 	v.up()
 	recovered := time.Now()
-	waitUntil(t, 60*time.Second, "a first webhook attempt, failed and recorded", func() bool {
+	waitUntil(t, 60*time.Second, "a first webhook attempt", func() bool {
 		ids, _, _ := rc.seen()
-		return len(ids) >= 1 && webhookJobWaits(t, path)
+		return len(ids) >= 1
 	})
 	t.Logf("vendors back to the first webhook attempt: %v", time.Since(recovered))
-	kill(t, p)
+	killBetweenJobs(t, p, path, webhookJobWaits) // once the failed attempt is recorded
 	rc.accept()
 
 	killed := time.Now()
