@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -91,13 +92,12 @@ func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayPr
 }
 
 // killBetweenJobs kills p with SIGKILL at a moment when none of its River jobs is running
-// and ready (nil for always) holds, read through conn: it takes the SQLite database's write
-// lock (BEGIN IMMEDIATE), so that no job can be fetched or finished meanwhile, and kills p
-// only if then no job is "running". Those tests are about what waits in the queue: a job
-// that was running at the kill is River's case, handed on only when its rescuer finds it
-// stuck (GATEWAY_REQUEST_TIMEOUT + 30 s after it started, on the leader's 30 s tick), which
-// on a loaded machine came close to the tests' deadline.
-func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(conn *sql.Conn) bool) {
+// and ready (nil: no further condition) holds in the database at path. It holds SQLite's
+// write lock (BEGIN IMMEDIATE) while it looks and kills, so no job can be fetched or
+// finished in between. These tests are about what waits in the queue; a job running at the
+// kill is River's case, handed on by its rescuer up to about a minute later (README "What a
+// restart keeps"), which on a loaded machine came close to the tests' deadline.
+func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(ctx context.Context, conn *sql.Conn) (bool, error)) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -116,12 +116,18 @@ func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(co
 		}
 		defer func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") }()
 		var running int
-		err = conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM river_job WHERE state = 'running'").Scan(&running)
-		if err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM river_job WHERE state = 'running'").Scan(&running); err != nil {
 			t.Fatal(err)
 		}
-		if running > 0 || (ready != nil && !ready(conn)) {
+		if running > 0 {
 			return false
+		}
+		if ready != nil {
+			if ok, err := ready(ctx, conn); err != nil {
+				t.Fatal(err)
+			} else if !ok {
+				return false
+			}
 		}
 		kill(t, p)
 		return true

@@ -55,12 +55,12 @@ func (rc *hookReceiver) seen() (ids []string, accepted [][]byte, bad int) {
 	return append([]string(nil), rc.ids...), append([][]byte(nil), rc.accepted...), rc.bad
 }
 
-// webhookJobWaits reports whether the database conn reads holds the webhook's job waiting
-// for its next attempt: River has recorded the failed attempt.
-func webhookJobWaits(conn *sql.Conn) bool {
+// webhookJobWaits reports whether conn's database holds the webhook's job waiting for its
+// next attempt: River has recorded the failed attempt.
+func webhookJobWaits(ctx context.Context, conn *sql.Conn) (bool, error) {
 	var n int
-	err := conn.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook' AND state IN ('available', 'retryable', 'scheduled') AND attempt >= 1`).Scan(&n)
-	return err == nil && n == 1
+	err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook' AND state IN ('available', 'retryable', 'scheduled') AND attempt >= 1`).Scan(&n)
+	return n == 1, err
 }
 
 // TestBinaryWebhookSurvivesSIGKILL: an update queued while the vendors are down completes
