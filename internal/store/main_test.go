@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"testing"
@@ -41,4 +43,63 @@ func TestTemplatesAreMigrated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPostgresCopyHandedOnEmpty: a PostgreSQL copy a test has written to, and left a session
+// open on, reaches the next test as the template was migrated: no rows, sequences at their
+// start, the migrations' records kept.
+func TestPostgresCopyHandedOnEmpty(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		return // SQLite copies are new files; TestTemplatesAreMigrated covers them
+	}
+	// Templates of its own, so that the second test is sure to get the first one's copy.
+	tp := storetest.NewTemplates(storetest.Migrator(Open))
+	t.Cleanup(func() {
+		if err := tp.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	var first string
+	t.Run("writes", func(t *testing.T) {
+		first = tp.Postgres(t)
+		s := openStore(t, first)
+		if _, _, err := s.MergeRefs(t.Context(), "c-1", refsLF("lf-1")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.w.ExecContext(t.Context(), `SELECT nextval('river_job_id_seq')`); err != nil {
+			t.Fatal(err)
+		}
+		left, err := sql.Open("pgx", first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Neither closed nor ended: a session the test leaves behind in a transaction that
+		// holds a lock on customers, as a stuck query would.
+		tx, err := left.BeginTx(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM customers`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("reads", func(t *testing.T) {
+		url := tp.Postgres(t)
+		if url != first {
+			t.Fatalf("a new copy %s, want the first test's %s handed on", url, first)
+		}
+		s := openStore(t, url)
+		if _, ok, err := s.Refs(t.Context(), "c-1"); err != nil || ok {
+			t.Fatalf("the first test's refs are still there: %v, %v", ok, err)
+		}
+		var next, migrations int
+		if err := s.w.QueryRowContext(t.Context(), `SELECT nextval('river_job_id_seq')`).Scan(&next); err != nil || next != 1 {
+			t.Fatalf("river_job_id_seq goes on at %d (%v), want 1", next, err)
+		}
+		if err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FROM goose_db_version`).Scan(&migrations); err != nil || migrations == 0 {
+			t.Fatalf("goose_db_version holds %d rows (%v): the migrations' records are gone", migrations, err)
+		}
+	})
 }

@@ -19,8 +19,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	// The drivers: pgx to create and drop test databases and schemas, SQLite to checkpoint
 	// the template file.
@@ -92,9 +94,9 @@ func Migrator[S io.Closer, O any](open func(context.Context, string, ...O) (S, e
 
 // Templates makes migrated databases, each a copy of a template migrated once: a SQLite file
 // read into memory, and on PostgreSQL a template database (CREATE DATABASE ... TEMPLATE),
-// each test's copy a database of its own, dropped when the test ends. It is safe for
-// concurrent use; a package's TestMain calls Close after its tests, which waits for the
-// drops and drops the template.
+// each test's copy a database of its own while the test runs, emptied again when it ends
+// and handed to a later test. It is safe for concurrent use; a package's TestMain calls
+// Close after its tests, which drops the copies and the template.
 type Templates struct {
 	migrate Migrate
 
@@ -169,7 +171,8 @@ func (tp *Templates) sqliteTemplate() ([]byte, error) {
 }
 
 // Postgres answers the URL of a database of the test's own on PostgresEnv's server, a copy
-// of the migrated template, dropped once the test ends.
+// of the migrated template as it was migrated: a new copy, or one an earlier test used and
+// that was emptied since. When the test ends its copy is emptied for the next.
 func (tp *Templates) Postgres(t testing.TB) string {
 	t.Helper()
 	base := postgresBase(t)
@@ -177,17 +180,17 @@ func (tp *Templates) Postgres(t testing.TB) string {
 	if tp.pgErr != nil {
 		t.Fatalf("storetest: PostgreSQL template: %v", tp.pgErr)
 	}
-	c := <-tp.pg.copies
-	if c.err != nil {
-		t.Fatalf("storetest: copy the PostgreSQL template: %v", c.err)
+	name, err := tp.pg.take()
+	if err != nil {
+		t.Fatalf("storetest: copy the PostgreSQL template: %v", err)
 	}
-	t.Cleanup(func() { tp.pg.drop(c.name) })
-	return databaseURL(base, c.name)
+	t.Cleanup(func() { tp.pg.giveBack(name) })
+	return databaseURL(base, name)
 }
 
-// Close drops the PostgreSQL template and the copies not yet dropped, once their drops are
-// done, and answers what went wrong with any drop. A package's TestMain calls it after its
-// tests; the SQLite template lives in memory only.
+// Close drops the PostgreSQL template and its copies, and answers what went wrong with any
+// drop or with emptying a copy. A package's TestMain calls it after its tests; the SQLite
+// template lives in memory only.
 func (tp *Templates) Close() error {
 	if tp.pg == nil {
 		return nil
@@ -196,19 +199,24 @@ func (tp *Templates) Close() error {
 }
 
 // pgTemplate is a migrated database on the server, the copies made of it ahead of the tests
-// that take them, and the drops of the copies that tests are done with. Copying (CREATE
-// DATABASE ... TEMPLATE) and dropping take a few hundred milliseconds each, mostly the
-// server's writes: made and dropped in the background, they overlap with the tests' work.
+// that take them, and the copies tests are done with, emptied for the next. Copying (CREATE
+// DATABASE ... TEMPLATE) writes the whole database through the server's WAL, and each DROP
+// DATABASE forces a checkpoint: a few hundred milliseconds of the server's work each, where
+// emptying a copy (one TRUNCATE) is a few tens. So a package makes about as many copies as
+// it runs PostgreSQL tests at once, and drops them only at the end.
 type pgTemplate struct {
 	admin *sql.DB // on the database PostgresEnv names
+	base  *url.URL
 	name  string
+	empty string // TRUNCATE of every table the migrations left empty
 
 	copies chan pgCopy // made ahead; the filler stops at stop
 	stop   chan struct{}
 	filler sync.WaitGroup
 
-	drops   sync.WaitGroup
 	mu      sync.Mutex
+	idle    []string // copies emptied since a test used them
+	made    []string // every copy taken, to drop at close
 	dropErr error
 }
 
@@ -217,6 +225,10 @@ type pgCopy struct {
 	name string
 	err  error
 }
+
+// emptyTimeout bounds emptying a copy, so that a session nothing can end fails the package
+// rather than hanging it.
+const emptyTimeout = 30 * time.Second
 
 // copiesAhead is how many copies wait for tests: enough for the tests a package runs at once.
 const copiesAhead = 2
@@ -229,13 +241,16 @@ func newPGTemplate(base *url.URL, migrate Migrate) (*pgTemplate, error) {
 	admin.SetMaxOpenConns(8)
 	admin.SetMaxIdleConns(4)
 	ctx := context.Background()
-	p := &pgTemplate{admin: admin, name: uniqueName("gateway_template_"),
+	p := &pgTemplate{admin: admin, base: base, name: uniqueName("gateway_template_"),
 		copies: make(chan pgCopy, copiesAhead), stop: make(chan struct{})}
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+p.name); err != nil {
 		_ = admin.Close()
 		return nil, fmt.Errorf("create database (the %s user needs CREATEDB): %w", PostgresEnv, err)
 	}
 	err = migrate(ctx, databaseURL(base, p.name))
+	if err == nil {
+		p.empty, err = emptyingStatement(ctx, databaseURL(base, p.name))
+	}
 	if err == nil {
 		// A template that takes no connections: a copy fails while anyone is connected to
 		// the template, and nobody can be.
@@ -260,40 +275,146 @@ func (p *pgTemplate) fill() {
 		case p.copies <- c:
 		case <-p.stop:
 			if c.err == nil {
-				p.drop(c.name)
+				p.mu.Lock()
+				p.made = append(p.made, c.name)
+				p.mu.Unlock()
 			}
 			return
 		}
 	}
 }
 
-// drop drops database name in the background; close waits for it.
-func (p *pgTemplate) drop(name string) {
-	p.drops.Go(func() {
-		// FORCE ends what a test left connected (a store not closed, a stuck query).
-		if _, err := p.admin.ExecContext(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			p.mu.Lock()
-			p.dropErr = errors.Join(p.dropErr, fmt.Errorf("drop database %s: %w", name, err))
-			p.mu.Unlock()
+// emptyingStatement answers a TRUNCATE of every table of the migrated database at url that
+// holds no rows: all but the migrations' own records (goose's and River's versions), which a
+// copy keeps as they are. RESTART IDENTITY sets the tables' sequences back to their start.
+func emptyingStatement(ctx context.Context, url string) (string, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename)
+		FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	if err != nil {
+		return "", err
+	}
+	var tables []string
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&table); err != nil {
+			return "", errors.Join(err, rows.Close())
 		}
-	})
+		tables = append(tables, table)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return "", err
+	}
+	var empty []string
+	for _, table := range tables {
+		var holdsRows bool
+		if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM "+table+")").Scan(&holdsRows); err != nil {
+			return "", err
+		}
+		if !holdsRows {
+			empty = append(empty, table)
+		}
+	}
+	if len(empty) == 0 {
+		return "", errors.New("the migrated template has no empty table")
+	}
+	return "TRUNCATE " + strings.Join(empty, ", ") + " RESTART IDENTITY", nil
+}
+
+// take answers a copy emptied since an earlier test, or else one made ahead.
+func (p *pgTemplate) take() (string, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		name := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return name, nil
+	}
+	p.mu.Unlock()
+	c := <-p.copies
+	if c.err != nil {
+		return "", c.err
+	}
+	p.mu.Lock()
+	p.made = append(p.made, c.name)
+	p.mu.Unlock()
+	return c.name, nil
+}
+
+// giveBack empties the copy a test is done with and keeps it for the next; a copy that
+// cannot be emptied is not handed on, and close reports why.
+func (p *pgTemplate) giveBack(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), emptyTimeout)
+	defer cancel()
+	err := p.emptyCopy(ctx, name)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.dropErr = errors.Join(p.dropErr, fmt.Errorf("empty database %s: %w", name, err))
+		return
+	}
+	p.idle = append(p.idle, name)
+}
+
+// emptyCopy ends the sessions a test left on database name (a store not closed, a stuck
+// query), as DROP DATABASE ... WITH (FORCE) would, waiting for each to end, and empties its
+// tables.
+func (p *pgTemplate) emptyCopy(ctx context.Context, name string) error {
+	db, err := sql.Open("pgx", databaseURL(p.base, name))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var ended sql.NullBool
+	err = db.QueryRowContext(ctx, `SELECT bool_and(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&ended)
+	if err != nil {
+		return err
+	}
+	if ended.Valid && !ended.Bool {
+		return errors.New("a session the test left did not end within 5 s")
+	}
+	_, err = db.ExecContext(ctx, p.empty)
+	return err
+}
+
+// drop drops database name, ending what is still connected to it.
+func (p *pgTemplate) drop(ctx context.Context, name string) error {
+	if _, err := p.admin.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
 }
 
 func (p *pgTemplate) close() error {
 	close(p.stop)
 	p.filler.Wait()
+	ctx := context.Background()
+	p.mu.Lock()
+	names := p.made
+	p.mu.Unlock()
 	for len(p.copies) > 0 {
 		if c := <-p.copies; c.err == nil {
-			p.drop(c.name)
+			names = append(names, c.name)
 		}
 	}
-	p.drops.Wait()
-	ctx := context.Background()
+	// Dropped at once: the checkpoints the drops ask for are shared.
+	errs := make([]error, len(names))
+	var drops sync.WaitGroup
+	for i, name := range names {
+		drops.Go(func() { errs[i] = p.drop(ctx, name) })
+	}
+	drops.Wait()
 	_, err := p.admin.ExecContext(ctx, "ALTER DATABASE "+p.name+" WITH IS_TEMPLATE false")
 	if err == nil {
 		_, err = p.admin.ExecContext(ctx, "DROP DATABASE "+p.name+" WITH (FORCE)")
 	}
-	return errors.Join(p.dropErr, err, p.admin.Close())
+	return errors.Join(p.dropErr, errors.Join(errs...), err, p.admin.Close())
 }
 
 // postgresBase is PostgresEnv's URL, or the test fails when it is not set.
