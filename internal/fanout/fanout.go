@@ -198,9 +198,8 @@ func (f *Fanout) Deliver(ctx context.Context, u *model.Update, plans Plans) mode
 			continue
 		}
 		pending[p.Vendor] = p
-		go func(v *vendor, p model.Plan) {
-			ch <- done{p.Vendor, f.send(ctx, v, p)}
-		}(f.vendors[i], p)
+		v := f.vendors[i]
+		goCall(func() { ch <- done{p.Vendor, f.send(ctx, v, p)} })
 	}
 	for len(pending) > 0 {
 		select {
