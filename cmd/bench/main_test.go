@@ -216,3 +216,24 @@ func TestServerEnv(t *testing.T) {
 		t.Errorf("serverEnv = %q", got)
 	}
 }
+
+// The drain's polls wait a quarter of what the queue still needs at the rate seen, within
+// 50 ms and a second, and 100 ms until the queue has moved.
+func TestNextPoll(t *testing.T) {
+	for _, tc := range []struct {
+		first, last float64
+		elapsed     time.Duration
+		want        time.Duration
+	}{
+		{9000, 9000, 0, 100 * time.Millisecond},                     // nothing seen to move yet
+		{9000, 9000, time.Second, 100 * time.Millisecond},           // stuck: keep looking
+		{9000, 8000, time.Second, time.Second},                      // 8 s to go: at most a second
+		{9000, 6000, 10 * time.Second, time.Second},                 // 300/s, 20 s to go
+		{9000, 1000, 8 * time.Second, 250 * time.Millisecond},       // 1000/s, 1 s to go
+		{9000, 100, 8900 * time.Millisecond, 50 * time.Millisecond}, // 1000/s, 0.1 s to go: the floor
+	} {
+		if got := nextPoll(tc.first, tc.last, tc.elapsed); got != tc.want {
+			t.Errorf("nextPoll(%v, %v, %v) = %v, want %v", tc.first, tc.last, tc.elapsed, got, tc.want)
+		}
+	}
+}

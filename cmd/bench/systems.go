@@ -174,15 +174,16 @@ func (b *bench) cpu(p *process) (server, stub time.Duration, err error) {
 	return server, stub, nil
 }
 
-// drain waits until the gateway's /metrics says no delivery is queued, polling every 100 ms
-// (each scrape counts the queue, so not more often), and answers how long that took.
+// drain waits until the gateway's /metrics says no delivery is queued and answers how long
+// that took. Each scrape counts the queue, a scan of it: polled every 100 ms a draining
+// queue of 9,000 spent 7% of the gateway's CPU on the scrapes (CPU profile), so the poll
+// waits for about a quarter of the time the queue still needs at the rate seen so far, at
+// least 50 ms and at most a second.
 func drain(ctx context.Context, base string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := -1.0
+	first, last := -1.0, -1.0
 	for {
 		n, err := queued(ctx, base)
 		if err != nil && ctx.Err() == nil {
@@ -193,13 +194,29 @@ func drain(ctx context.Context, base string, timeout time.Duration) (time.Durati
 		}
 		if err == nil {
 			last = n
+			if first < 0 {
+				first = n
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("the queue did not drain within %v (%v deliveries still queued)", timeout, last)
-		case <-tick.C:
+		case <-time.After(nextPoll(first, last, time.Since(start))):
 		}
 	}
+}
+
+// nextPoll is how long drain waits before its next scrape: a quarter of the time the last
+// count still needs at the rate from the first count to it over elapsed, within 50 ms and
+// a second; 100 ms until the queue has been seen to move.
+func nextPoll(first, last float64, elapsed time.Duration) time.Duration {
+	const least, most = 50 * time.Millisecond, time.Second
+	if first <= last || elapsed <= 0 {
+		return 100 * time.Millisecond
+	}
+	perSecond := (first - last) / elapsed.Seconds()
+	wait := time.Duration(last / perSecond / 4 * float64(time.Second))
+	return min(max(wait, least), most)
 }
 
 // queued asks the gateway's /metrics for gateway_deliveries_queued.
