@@ -51,6 +51,8 @@ type Store struct {
 	observeTx func(d time.Duration, committed bool)
 	// group commits the requests' writes together (inGroupTx).
 	group *committer
+	// checkpoints copies a SQLite file's WAL into it, off the writer (checkpoint.go).
+	checkpoints *checkpointer
 }
 
 // WithTxObserver has observe told, after each store transaction, how long it took and
@@ -142,6 +144,8 @@ func (s *Store) openSQLite(path string) error {
 		// NORMAL is durable across application crashes in WAL mode; only a power cut can
 		// lose the last transactions, which FULL would keep at a sync per commit.
 		wq.Add("_pragma", "synchronous(NORMAL)")
+		// Checkpoints run on a connection of their own (checkpoint.go), not in commits.
+		wq.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	// IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction never
 	// fails midway on a lock another process took first.
@@ -168,10 +172,16 @@ func (s *Store) openSQLite(path string) error {
 		_ = w.Close()
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
+	cc, err := sqlitecache.Connector(path + "?" + common.Encode())
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
 	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	s.r = r
+	s.checkpoints = startCheckpoints(sql.OpenDB(cc), checkpointInterval)
 	return nil
 }
 
@@ -208,6 +218,10 @@ func committers(engine string) int {
 func (s *Store) Close() error {
 	s.stopCommitters()
 	var errs []error
+	// The checkpoints' connection first: the writer's, closed last, checkpoints what is left.
+	if s.checkpoints != nil {
+		errs = append(errs, s.checkpoints.close())
+	}
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}

@@ -3,6 +3,9 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -225,4 +228,54 @@ func TestTxObserverSeesEveryTransaction(t *testing.T) {
 	if len(got) != 2 || !got[0] || got[1] {
 		t.Fatalf("observed %v, want [true false]", got)
 	}
+}
+
+// A SQLite store's commits leave checkpoints to a connection of its own: the writer's
+// automatic checkpoints are off, and what is committed still reaches the database file
+// while the store is open.
+func TestSQLiteCheckpointsOffTheWriter(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "gateway.db")
+	s := openStore(t, "sqlite://"+path)
+	var auto int
+	if err := s.w.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("the writer's wal_autocheckpoint is %d (%v), want 0", auto, err)
+	}
+	const n = 300
+	for i := range n {
+		if _, _, err := s.MergeRefs(t.Context(), fmt.Sprintf("c-%d", i), refsLF(fmt.Sprintf("lf-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got int
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); got < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file alone holds %d of %d customers' refs 10 s after their commits (%v): not checkpointed", got, n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		got, err = refsInFileAlone(t, path)
+	}
+}
+
+// refsInFileAlone counts the refs in a copy of the SQLite file at path without its WAL: what
+// checkpoints have copied into the file. A copy taken mid-checkpoint may not open; its error
+// is answered, with 0.
+func refsInFileAlone(t *testing.T, path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	cp := filepath.Join(t.TempDir(), "alone.db")
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		return 0, err
+	}
+	db, err := sql.Open("sqlite", cp)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(t.Context(), `SELECT COUNT(DISTINCT customer_id) FROM customer_refs`).Scan(&n)
+	return n, err
 }
