@@ -83,10 +83,9 @@ func (v simVendors) up() { v.sim.ClearFaults() }
 // gatewayOn starts a gateway process on dbURL against the vendors and waits until it is ready.
 func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayProcess, string) {
 	t.Helper()
-	port := freePort(t)
-	env := append([]string{"GATEWAY_ADDR=127.0.0.1:" + port, "GATEWAY_DATABASE_URL=" + dbURL}, v.env...)
+	env := append([]string{"GATEWAY_ADDR=127.0.0.1:0", "GATEWAY_DATABASE_URL=" + dbURL}, v.env...)
 	p := startProcess(t, bin, nil, env...)
-	base := "http://127.0.0.1:" + port
+	base := listeningBase(t, p, 30*time.Second)
 	waitReady(t, p, base+"/readyz", 30*time.Second)
 	return p, base
 }

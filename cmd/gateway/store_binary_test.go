@@ -17,10 +17,8 @@ func TestBinaryStoreSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	bin := buildGateway(t)
 	db := "GATEWAY_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
-	port := freePort(t)
-	base := "http://127.0.0.1:" + port
-
-	p := startGateway(t, bin, "127.0.0.1:"+port, db)
+	p := startGateway(t, bin, "127.0.0.1:0", db)
+	base := listeningBase(t, p, 20*time.Second)
 	waitReady(t, p, base+"/readyz", 20*time.Second)
 	first := `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"653a3ca502e8ab00122c39c3"}}}`
 	status, _, reply := put(t, base+"/customers/c-kill", first, "k-kill")
@@ -34,7 +32,8 @@ func TestBinaryStoreSurvivesSIGKILL(t *testing.T) {
 		t.Fatal("SIGKILL did not stop the gateway")
 	}
 
-	p = startGateway(t, bin, "127.0.0.1:"+port, db)
+	p = startGateway(t, bin, "127.0.0.1:0", db)
+	base = listeningBase(t, p, 20*time.Second)
 	waitReady(t, p, base+"/readyz", 20*time.Second)
 	status, hdr, again := put(t, base+"/customers/c-kill", first, "k-kill")
 	if status != http.StatusOK || hdr.Get("Idempotent-Replayed") != "true" || again != reply {
