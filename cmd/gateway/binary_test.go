@@ -73,7 +73,7 @@ func TestBinary(t *testing.T) {
 	t.Parallel()
 	bin := buildGateway(t)
 	p := startGateway(t, bin, "127.0.0.1:0")
-	base := listeningBase(t, p, 20*time.Second)
+	base := "http://" + listenAddr(t, p.output, p.wait)
 	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,8 @@ func buildGateway(t *testing.T) string {
 
 // freePort is a loopback port nothing listens on now, for what needs a number before it
 // starts: a closed port to probe, the README's replica script. Something else may take it
-// meanwhile, so the gateways the tests start listen on port 0 instead (listeningBase).
+// meanwhile (the sandbox's own simulator, bound first, once took it), so the gateways the
+// tests start listen on port 0 and the tests read the address from the log (listenAddr).
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -214,28 +215,6 @@ func startProcess(t *testing.T, bin string, args []string, env ...string) *gatew
 		}
 	})
 	return p
-}
-
-// listeningBase waits for p's "gateway listening" line and answers the address it names as
-// a base URL. The tests start the binary on port 0: a port picked beforehand and closed
-// again could be taken before the gateway binds it, as the sandbox's own simulator, bound
-// first, once took it.
-func listeningBase(t *testing.T, p *gatewayProcess, bound time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for time.Now().Before(deadline) {
-		for line := range strings.Lines(p.output.String()) {
-			var l struct{ Message, Addr string }
-			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "gateway listening" && l.Addr != "" {
-				return "http://" + l.Addr
-			}
-		}
-		if exited, err := p.wait(20 * time.Millisecond); exited {
-			t.Fatalf("the gateway exited before it listened: %v\n%s", err, p.output)
-		}
-	}
-	t.Fatalf("no \"gateway listening\" line within %v\n%s", bound, p.output)
-	return ""
 }
 
 // waitReady polls /readyz until it answers 200, the process exits or the bound passes.

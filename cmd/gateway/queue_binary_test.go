@@ -85,7 +85,7 @@ func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayPr
 	t.Helper()
 	env := append([]string{"GATEWAY_ADDR=127.0.0.1:0", "GATEWAY_DATABASE_URL=" + dbURL}, v.env...)
 	p := startProcess(t, bin, nil, env...)
-	base := listeningBase(t, p, 30*time.Second)
+	base := "http://" + listenAddr(t, p.output, p.wait)
 	waitReady(t, p, base+"/readyz", 30*time.Second)
 	return p, base
 }

@@ -52,13 +52,23 @@ func startInProcess(t *testing.T, env map[string]string, args ...string) inProce
 			t.Errorf("run did not return within 20s of its context's end\n%s", logs)
 		}
 	})
-	g := inProcess{base: "http://" + listenAddr(t, logs, done), logs: logs}
+	returned := func(d time.Duration) (bool, error) {
+		select {
+		case err := <-done:
+			return true, err
+		case <-time.After(d):
+			return false, nil
+		}
+	}
+	g := inProcess{base: "http://" + listenAddr(t, logs, returned), logs: logs}
 	waitReadyURL(t, g.base+"/readyz", done, logs)
 	return g
 }
 
-// listenAddr waits for run's "gateway listening" line and answers the address in it.
-func listenAddr(t *testing.T, logs *lockedBuffer, done <-chan error) string {
+// listenAddr waits for the gateway's "gateway listening" line in logs and answers the
+// address in it; stopped reports, waiting up to d, whether the gateway (run, or the binary)
+// has stopped meanwhile, and how.
+func listenAddr(t *testing.T, logs *lockedBuffer, stopped func(d time.Duration) (bool, error)) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -71,10 +81,8 @@ func listenAddr(t *testing.T, logs *lockedBuffer, done <-chan error) string {
 				return l.Addr
 			}
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned before listening: %v\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
+		if ended, err := stopped(10 * time.Millisecond); ended {
+			t.Fatalf("the gateway stopped before listening: %v\n%s", err, logs)
 		}
 	}
 	t.Fatalf("the gateway did not listen within 30s\n%s", logs)

@@ -18,7 +18,7 @@ func TestBinaryStoreSurvivesSIGKILL(t *testing.T) {
 	bin := buildGateway(t)
 	db := "GATEWAY_DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "gateway.db")
 	p := startGateway(t, bin, "127.0.0.1:0", db)
-	base := listeningBase(t, p, 20*time.Second)
+	base := "http://" + listenAddr(t, p.output, p.wait)
 	waitReady(t, p, base+"/readyz", 20*time.Second)
 	first := `{"email":"a@example.com","vendors":["ladiflow"],"vendor_refs":{"ladiflow":{"id":"653a3ca502e8ab00122c39c3"}}}`
 	status, _, reply := put(t, base+"/customers/c-kill", first, "k-kill")
@@ -33,7 +33,7 @@ func TestBinaryStoreSurvivesSIGKILL(t *testing.T) {
 	}
 
 	p = startGateway(t, bin, "127.0.0.1:0", db)
-	base = listeningBase(t, p, 20*time.Second)
+	base = "http://" + listenAddr(t, p.output, p.wait)
 	waitReady(t, p, base+"/readyz", 20*time.Second)
 	status, hdr, again := put(t, base+"/customers/c-kill", first, "k-kill")
 	if status != http.StatusOK || hdr.Get("Idempotent-Replayed") != "true" || again != reply {

@@ -61,6 +61,7 @@ func TestPostgresCopyHandedOnEmpty(t *testing.T) {
 		}
 	})
 	var first string
+	parent := t
 	t.Run("writes", func(t *testing.T) {
 		first = tp.Postgres(t)
 		s := openStore(t, first)
@@ -74,6 +75,8 @@ func TestPostgresCopyHandedOnEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Closed when the whole test ends, after this subtest has handed its copy on.
+		parent.Cleanup(func() { _ = left.Close() })
 		// Neither closed nor ended: a session the test leaves behind in a transaction that
 		// holds a lock on customers, as a stuck query would.
 		tx, err := left.BeginTx(context.Background(), nil)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -247,26 +248,30 @@ func TestSQLiteCheckpointsOffTheWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got int
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); got < n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the database file alone holds %d of %d customers' refs 10 s after their commits (%v): not checkpointed", got, n, err)
+	// The file is copied and read again when it has changed (a checkpoint writes it), or
+	// 100 ms after the last look, should a write have fallen in the same mtime tick.
+	copyDir := t.TempDir()
+	var seen, looked time.Time
+	waitFor(t, fmt.Sprintf("the database file alone to hold the %d customers' refs committed", n), func() bool {
+		fi, err := os.Stat(path)
+		if err != nil || (fi.ModTime().Equal(seen) && time.Since(looked) < 100*time.Millisecond) {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-		got, err = refsInFileAlone(t, path)
-	}
+		seen, looked = fi.ModTime(), time.Now()
+		got, err := refsInFileAlone(t.Context(), path, copyDir)
+		return err == nil && got == n
+	})
 }
 
-// refsInFileAlone counts the refs in a copy of the SQLite file at path without its WAL: what
-// checkpoints have copied into the file. A copy taken mid-checkpoint may not open; its error
-// is answered, with 0.
-func refsInFileAlone(t *testing.T, path string) (int, error) {
+// refsInFileAlone counts the refs in a copy (made in dir) of the SQLite file at path without
+// its WAL: what checkpoints have copied into the file. A copy taken mid-checkpoint may not
+// open; its error is answered.
+func refsInFileAlone(ctx context.Context, path, dir string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
-	cp := filepath.Join(t.TempDir(), "alone.db")
+	cp := filepath.Join(dir, "alone.db")
 	if err := os.WriteFile(cp, b, 0o600); err != nil {
 		return 0, err
 	}
@@ -276,6 +281,6 @@ func refsInFileAlone(t *testing.T, path string) (int, error) {
 	}
 	defer db.Close()
 	var n int
-	err = db.QueryRowContext(t.Context(), `SELECT COUNT(DISTINCT customer_id) FROM customer_refs`).Scan(&n)
+	err = db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT customer_id) FROM customer_refs`).Scan(&n)
 	return n, err
 }
