@@ -100,6 +100,18 @@ func TestTimeoutWrapper(t *testing.T) {
 	if r := classify("Acme", err); r.Status != model.StatusFailed || r.Reason != "Acme did not answer in time" {
 		t.Fatalf("classified as %+v", r)
 	}
+	// The caller's cancellation within the attempt stays a cancellation: never retried.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err = Timeout(time.Hour)(slow)(ctx, req)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, timeout.ErrExceeded) || model.IsRetryable(err) {
+		t.Fatalf("cancelled: err %v, want context.Canceled, not retryable", err)
+	}
+	// An answer within the bound is passed on as it is.
+	body, err := Timeout(time.Hour)(func(context.Context, *model.Request) ([]byte, error) { return []byte("ok"), nil })(context.Background(), req)
+	if err != nil || string(body) != "ok" {
+		t.Fatalf("in time: %q, %v", body, err)
+	}
 }
 
 func TestRecoverWrapper(t *testing.T) {
