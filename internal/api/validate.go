@@ -51,6 +51,7 @@ func LoadContract(document []byte) (*Contract, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("openapi: invalid document: %w", err)
 	}
+	withoutSecurity(doc)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: router: %w", err)
@@ -63,6 +64,20 @@ func LoadContract(document []byte) (*Contract, error) {
 		SchemaValidationOptions: doc.GetSchemaValidationOptions(),
 	}
 	return &Contract{doc: doc, router: router, opts: opts}, nil
+}
+
+// withoutSecurity drops the security requirements from the document that validates
+// requests. Callers are authenticated and their scopes checked before validation (auth.go,
+// routes.go); kin-openapi's own security pass, which has only a no-op authenticator to
+// call, could never refuse a request, yet it read the whole body once more and cost a dozen
+// allocations each time. The document served at /openapi.yaml is the file as written.
+func withoutSecurity(doc *openapi3.T) {
+	doc.Security = nil
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			op.Security = nil
+		}
+	}
 }
 
 func checkDate(s string) error {
