@@ -9,7 +9,7 @@
 // shows that it is not what limits the run. Compare the ratios: the figures are one run's
 // on a machine that does everything at once.
 //
-//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async]
+//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async] [-set GATEWAY_X=y ...]
 package main
 
 import (
@@ -47,6 +47,27 @@ type options struct {
 	body         string
 	timeout      time.Duration
 	drainTimeout time.Duration
+	// set are the gateway settings (NAME=VALUE) given with -set, in order; a later one of a
+	// name wins.
+	set []string
+}
+
+// fixedSettings are the variables that make each system what it is: -set may not change them.
+var fixedSettings = []string{"GATEWAY_ADDR", "GATEWAY_DATABASE_URL"}
+
+// parseSetting checks one -set NAME=VALUE: a gateway setting (GATEWAY_...) that does not
+// define the systems.
+func parseSetting(kv string) error {
+	name, _, ok := strings.Cut(kv, "=")
+	switch {
+	case !ok || name == "":
+		return fmt.Errorf("%q is not NAME=VALUE", kv)
+	case !strings.HasPrefix(name, "GATEWAY_"):
+		return fmt.Errorf("%s is not a gateway setting (GATEWAY_...)", name)
+	case slices.Contains(fixedSettings, name):
+		return fmt.Errorf("%s is what each system sets for itself", name)
+	}
+	return nil
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -60,6 +81,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.body, "body", "", "the update to send (default: the module's cmd/loadgen/update.json)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop the whole run after this long")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the async queue to drain")
+	fs.Func("set", "a gateway setting NAME=VALUE for every gateway started (repeatable; the caller's own GATEWAY_ variables are not passed on)", func(kv string) error {
+		if err := parseSetting(kv); err != nil {
+			return err
+		}
+		o.set = append(o.set, kv)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -142,6 +170,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%d updates per system after %d of warm-up, %d at a time, on %d CPUs (%s):\n\n",
 		o.n, o.warmup, o.c, runtime.NumCPU(), "loopback; one run's figures: compare the ratios")
+	if len(o.set) > 0 {
+		fmt.Fprintf(stdout, "gateway settings: %s\n\n", strings.Join(o.set, " "))
+	}
 	printTable(stdout, rows)
 	for _, n := range notes {
 		fmt.Fprintln(stdout)

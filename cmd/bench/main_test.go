@@ -202,7 +202,13 @@ func TestParseFlags(t *testing.T) {
 	if o, err := parseFlags([]string{"-systems", "none, bare"}, &bytes.Buffer{}); err != nil || !slices.Equal(o.systems, []string{"none", "bare"}) {
 		t.Errorf("-systems none,bare: %v, %v", o.systems, err)
 	}
-	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"}} {
+	set := []string{"-set", "GATEWAY_QUEUE_WORKERS=16", "-set", "GATEWAY_LOG_LEVEL=warn"}
+	if o, err := parseFlags(set, &bytes.Buffer{}); err != nil || !slices.Equal(o.set, []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_LOG_LEVEL=warn"}) {
+		t.Errorf("-set twice: %q, %v", o.set, err)
+	}
+	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"},
+		{"-set", "GATEWAY_QUEUE_WORKERS"}, {"-set", "=16"}, {"-set", "HAPPYTALK_TOKEN=t"}, {"-set", "PATH=/tmp"},
+		{"-set", "GATEWAY_DATABASE_URL=none"}, {"-set", "GATEWAY_ADDR=0.0.0.0:80"}} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", args)
 		}
@@ -214,6 +220,32 @@ func TestServerEnv(t *testing.T) {
 	got := serverEnv([]string{"PATH=/bin", "GATEWAY_AUTH=x", "HAPPYTALK_TOKEN=t", "LADIFLOW_API_KEY=k", "ENGAGELAB_API_KEY=k", "HOME=/h"})
 	if !slices.Equal(got, []string{"PATH=/bin", "HOME=/h"}) {
 		t.Errorf("serverEnv = %q", got)
+	}
+}
+
+// A gateway's environment has the bench's defaults and the stub's accounts, and -set's
+// settings over them, the last of a name winning; nothing of the caller's GATEWAY_ ones.
+func TestGatewayEnv(t *testing.T) {
+	t.Parallel()
+	b := &bench{
+		opts: options{set: []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_RATE_LIMIT=5", "GATEWAY_QUEUE_WORKERS=32"}},
+		env:  serverEnv([]string{"PATH=/bin", "GATEWAY_QUEUE_WORKERS=4"}),
+		stub: &process{addr: "127.0.0.1:9"},
+	}
+	env := b.gatewayEnv("none")
+	want := []string{"PATH=/bin", "GATEWAY_AUTH=none", "GATEWAY_DATABASE_URL=none", "GATEWAY_RATE_LIMIT=5", "GATEWAY_QUEUE_WORKERS=32"}
+	for _, kv := range want {
+		if !slices.Contains(env, kv) {
+			t.Errorf("no %s in %q", kv, env)
+		}
+	}
+	for _, kv := range env {
+		if kv == "GATEWAY_QUEUE_WORKERS=4" || kv == "GATEWAY_QUEUE_WORKERS=16" || kv == "GATEWAY_RATE_LIMIT=0" {
+			t.Errorf("%s in %q", kv, env)
+		}
+		if strings.HasPrefix(kv, "LADIFLOW_") && strings.Contains(kv, "URL") && !strings.Contains(kv, "127.0.0.1:9") {
+			t.Errorf("%s does not point at the stub", kv)
+		}
 	}
 }
 

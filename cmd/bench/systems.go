@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,23 +88,33 @@ func startGateway(name string) func(context.Context, *bench) (*process, error) {
 		if name != "none" {
 			db = "sqlite://" + filepath.Join(b.dir, name+".db") // an absolute path: sqlite:///...
 		}
-		vars := map[string]string{
-			"GATEWAY_ADDR":         "127.0.0.1:0",
-			"GATEWAY_AUTH":         "none",
-			"GATEWAY_RATE_LIMIT":   "0",
-			"GATEWAY_DATABASE_URL": db,
-			// --sandbox's map, so the example's attributes reach HappyTalk as they do there.
-			"HAPPYTALK_PARAMETER_MAP": "tier:parameter1,note:user_parameter",
-		}
-		maps.Copy(vars, happytalk.SandboxEnv(b.stubURL()))
-		maps.Copy(vars, ladiflow.SandboxEnv(b.stubURL()))
-		maps.Copy(vars, engagelab.SandboxEnv(b.stubURL()))
-		env := append([]string{}, b.env...)
-		for k, v := range vars {
-			env = append(env, k+"="+v)
-		}
-		return startProcess(ctx, name, b.dir, b.bin("gateway"), nil, env, gatewayAddr)
+		return startProcess(ctx, name, b.dir, b.bin("gateway"), nil, b.gatewayEnv(db), gatewayAddr)
 	}
+}
+
+// gatewayEnv is the environment of a gateway on the store db: the bench's own, the stub's
+// sandbox accounts, then the -set settings, which win over the bench's defaults.
+func (b *bench) gatewayEnv(db string) []string {
+	vars := map[string]string{
+		"GATEWAY_ADDR":         "127.0.0.1:0",
+		"GATEWAY_AUTH":         "none",
+		"GATEWAY_RATE_LIMIT":   "0",
+		"GATEWAY_DATABASE_URL": db,
+		// --sandbox's map, so the example's attributes reach HappyTalk as they do there.
+		"HAPPYTALK_PARAMETER_MAP": "tier:parameter1,note:user_parameter",
+	}
+	maps.Copy(vars, happytalk.SandboxEnv(b.stubURL()))
+	maps.Copy(vars, ladiflow.SandboxEnv(b.stubURL()))
+	maps.Copy(vars, engagelab.SandboxEnv(b.stubURL()))
+	for _, kv := range b.opts.set {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	env := append([]string{}, b.env...)
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		env = append(env, k+"="+vars[k])
+	}
+	return env
 }
 
 // measure starts sys, warms it up, and measures one window of updates.
