@@ -69,7 +69,7 @@ func LoadContract(document []byte) (*Contract, error) {
 // withoutSecurity drops the security requirements from the document that validates
 // requests. Callers are authenticated and their scopes checked before validation (auth.go,
 // routes.go); kin-openapi's own security pass, which has only a no-op authenticator to
-// call, could never refuse a request, yet it read the whole body once more and cost a dozen
+// call, could never refuse a request, yet it read the whole body once more and cost ten
 // allocations each time. The document served at /openapi.yaml is the file as written.
 func withoutSecurity(doc *openapi3.T) {
 	doc.Security = nil
