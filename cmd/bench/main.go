@@ -9,7 +9,7 @@
 // shows that it is not what limits the run. Compare the ratios: the figures are one run's
 // on a machine that does everything at once.
 //
-//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async] [-set GATEWAY_X=y ...]
+//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async] [-rounds 1] [-set GATEWAY_X=y ...]
 package main
 
 import (
@@ -47,6 +47,8 @@ type options struct {
 	body         string
 	timeout      time.Duration
 	drainTimeout time.Duration
+	// rounds is how many times the systems are measured in turn.
+	rounds int
 	// set are the gateway settings (NAME=VALUE) given with -set, in order; a later one of a
 	// name wins.
 	set []string
@@ -81,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.body, "body", "", "the update to send (default: the module's cmd/loadgen/update.json)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop the whole run after this long")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the async queue to drain")
+	fs.IntVar(&o.rounds, "rounds", 1, "how many times to measure the systems in turn (1-9); with more than one, each ratio's spread")
 	fs.Func("set", "a gateway setting NAME=VALUE for every gateway started (repeatable; the caller's own GATEWAY_ variables are not passed on)", func(kv string) error {
 		if err := parseSetting(kv); err != nil {
 			return err
@@ -94,8 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.n < 1 || o.n > 100_000 || o.c < 1 || o.c > 1024 || o.warmup < 0 || o.warmup > 100_000 {
-		return o, errors.New("-n must be 1-100000, -c 1-1024 and -warmup 0-100000")
+	if o.n < 1 || o.n > 100_000 || o.c < 1 || o.c > 1024 || o.warmup < 0 || o.warmup > 100_000 || o.rounds < 1 || o.rounds > 9 {
+		return o, errors.New("-n must be 1-100000, -c 1-1024, -warmup 0-100000 and -rounds 1-9")
 	}
 	for s := range strings.SplitSeq(*systems, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -154,31 +157,51 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	defer stub.stop()
 	b.stub = stub
 
+	fmt.Fprintf(stdout, "%d updates per system after %d of warm-up, %d at a time, on %d CPUs (%s):\n\n",
+		o.n, o.warmup, o.c, runtime.NumCPU(), "loopback; one run's figures: compare the ratios")
+	if len(o.set) > 0 {
+		fmt.Fprintf(stdout, "gateway settings: %s\n\n", strings.Join(o.set, " "))
+	}
+	var rounds [][]row
+	for round := 1; round <= o.rounds; round++ {
+		rows, notes, err := b.round(ctx)
+		if err != nil {
+			return err
+		}
+		if o.rounds > 1 {
+			fmt.Fprintf(stdout, "round %d of %d:\n\n", round, o.rounds)
+		}
+		printTable(stdout, rows)
+		for _, n := range notes {
+			fmt.Fprintln(stdout)
+			fmt.Fprintln(stdout, n)
+		}
+		fmt.Fprintln(stdout)
+		rounds = append(rounds, rows)
+	}
+	if o.rounds > 1 {
+		printSpread(stdout, rounds)
+	}
+	return nil
+}
+
+// round measures every system once, in the order given, and answers their rows and notes.
+func (b *bench) round(ctx context.Context) ([]row, []string, error) {
 	var rows []row
 	var notes []string
-	for _, name := range o.systems {
+	for _, name := range b.opts.systems {
 		sys := systemNamed(name)
-		fmt.Fprintf(stderr, "bench: %s: %d warm-up and %d measured updates, %d at a time\n", sys.name, o.warmup, o.n, o.c)
+		fmt.Fprintf(b.stderr, "bench: %s: %d warm-up and %d measured updates, %d at a time\n", sys.name, b.opts.warmup, b.opts.n, b.opts.c)
 		r, note, err := b.measure(ctx, sys)
 		if err != nil {
-			return fmt.Errorf("%s: %w", sys.name, err)
+			return nil, nil, fmt.Errorf("%s: %w", sys.name, err)
 		}
 		rows = append(rows, r)
 		if note != "" {
 			notes = append(notes, note)
 		}
 	}
-	fmt.Fprintf(stdout, "%d updates per system after %d of warm-up, %d at a time, on %d CPUs (%s):\n\n",
-		o.n, o.warmup, o.c, runtime.NumCPU(), "loopback; one run's figures: compare the ratios")
-	if len(o.set) > 0 {
-		fmt.Fprintf(stdout, "gateway settings: %s\n\n", strings.Join(o.set, " "))
-	}
-	printTable(stdout, rows)
-	for _, n := range notes {
-		fmt.Fprintln(stdout)
-		fmt.Fprintln(stdout, n)
-	}
-	return nil
+	return rows, notes, nil
 }
 
 // moduleRoot is the directory of the gateway's go.mod, where the packages are built from.

@@ -144,6 +144,41 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// Over rounds, each system's ratio to each base is listed round by round, taken within the
+// round, with the median; a base that was not run gives no line.
+func TestSpread(t *testing.T) {
+	t.Parallel()
+	round := func(bare, none, sqlite time.Duration) []row {
+		return []row{
+			{system: "bare", updates: 1000, serverCPU: bare},
+			{system: "none", updates: 1000, serverCPU: none},
+			{system: "sqlite", updates: 1000, serverCPU: sqlite},
+		}
+	}
+	ms := time.Millisecond
+	rounds := [][]row{round(300*ms, 600*ms, 1200*ms), round(400*ms, 600*ms, 1500*ms), round(200*ms, 500*ms, 1000*ms)}
+	var out bytes.Buffer
+	printSpread(&out, rounds)
+	want := []string{
+		"ratios in each of 3 rounds (median last):",
+		"",
+		"- none / bare: 2.00x, 1.50x, 2.50x (median 2.00x)",
+		"- sqlite / bare: 4.00x, 3.75x, 5.00x (median 4.00x)",
+		"- sqlite / none: 2.00x, 2.50x, 2.00x (median 2.00x)",
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !slices.Equal(got, want) {
+		t.Errorf("spread:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+	out.Reset()
+	printSpread(&out, [][]row{rounds[0][2:], rounds[1][2:]})
+	if got := strings.TrimSpace(out.String()); got != "ratios in each of 2 rounds (median last):" {
+		t.Errorf("without the bases: %q", got)
+	}
+	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
+		t.Errorf("median of four = %v", m)
+	}
+}
+
 func TestThousands(t *testing.T) {
 	t.Parallel()
 	for x, want := range map[float64]string{0: "0", 999.4: "999", 999.6: "1,000", 12345.6: "12,346", 1234567: "1,234,567", -4321: "-4,321"} {
@@ -196,11 +231,14 @@ func TestAddresses(t *testing.T) {
 func TestParseFlags(t *testing.T) {
 	t.Parallel()
 	o, err := parseFlags(nil, &bytes.Buffer{})
-	if err != nil || o.n != 3000 || o.c != 32 || o.warmup != 300 || !slices.Equal(o.systems, []string{"bare", "none", "sqlite", "async"}) {
+	if err != nil || o.n != 3000 || o.c != 32 || o.warmup != 300 || o.rounds != 1 || !slices.Equal(o.systems, []string{"bare", "none", "sqlite", "async"}) {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 	if o, err := parseFlags([]string{"-systems", "none, bare"}, &bytes.Buffer{}); err != nil || !slices.Equal(o.systems, []string{"none", "bare"}) {
 		t.Errorf("-systems none,bare: %v, %v", o.systems, err)
+	}
+	if o, err := parseFlags([]string{"-rounds", "3"}, &bytes.Buffer{}); err != nil || o.rounds != 3 || o.n != 3000 {
+		t.Errorf("-rounds 3: %+v, %v", o, err)
 	}
 	set := []string{"-set", "GATEWAY_QUEUE_WORKERS=16", "-set", "GATEWAY_LOG_LEVEL=warn"}
 	if o, err := parseFlags(set, &bytes.Buffer{}); err != nil || !slices.Equal(o.set, []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_LOG_LEVEL=warn"}) {
@@ -208,7 +246,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"},
 		{"-set", "GATEWAY_QUEUE_WORKERS"}, {"-set", "=16"}, {"-set", "HAPPYTALK_TOKEN=t"}, {"-set", "PATH=/tmp"},
-		{"-set", "GATEWAY_DATABASE_URL=none"}, {"-set", "GATEWAY_ADDR=0.0.0.0:80"}} {
+		{"-set", "GATEWAY_DATABASE_URL=none"}, {"-set", "GATEWAY_ADDR=0.0.0.0:80"}, {"-rounds", "0"}, {"-rounds", "10"}} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", args)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -83,4 +84,45 @@ func thousands(x float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// printSpread writes, for rounds of the same systems, each system's ratio to the bare
+// fan-out and to the gateway without a store in every round, and their median: on a
+// machine that does other work a single round's ratio moves as much as a change being
+// measured, and a ratio is only ever taken within one round.
+func printSpread(w io.Writer, rounds [][]row) {
+	fmt.Fprintf(w, "ratios in each of %d rounds (median last):\n\n", len(rounds))
+	for _, base := range []string{"bare", "none"} {
+		for i, r := range rounds[0] {
+			if r.system == base || r.system == "bare" {
+				continue // a system over itself, or the baseline over the gateway
+			}
+			var xs []float64
+			for _, rows := range rounds {
+				if i < len(rows) {
+					if x, ok := ratio(rows, rows[i], base); ok {
+						xs = append(xs, x)
+					}
+				}
+			}
+			if len(xs) == 0 {
+				continue
+			}
+			parts := make([]string, len(xs))
+			for j, x := range xs {
+				parts[j] = fmt.Sprintf("%.2fx", x)
+			}
+			fmt.Fprintf(w, "- %s / %s: %s (median %.2fx)\n", r.system, base, strings.Join(parts, ", "), median(xs))
+		}
+	}
+}
+
+// median of xs, which it sorts.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
