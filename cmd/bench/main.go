@@ -163,13 +163,13 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "gateway settings: %s\n\n", strings.Join(o.set, " "))
 	}
 	var rounds [][]row
-	for round := 1; round <= o.rounds; round++ {
+	for i := 1; i <= o.rounds; i++ {
 		rows, notes, err := b.round(ctx)
 		if err != nil {
 			return err
 		}
 		if o.rounds > 1 {
-			fmt.Fprintf(stdout, "round %d of %d:\n\n", round, o.rounds)
+			fmt.Fprintf(stdout, "round %d of %d:\n\n", i, o.rounds)
 		}
 		printTable(stdout, rows)
 		for _, n := range notes {
