@@ -40,7 +40,9 @@ func startInProcess(t *testing.T, env map[string]string, args ...string) inProce
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, getenv, logs, logs) }()
+	// Closed after its one value: whoever takes the value (a wait that saw run return early),
+	// every later receive still sees that run has returned, the cleanup's included.
+	go func() { done <- run(ctx, args, getenv, logs, logs); close(done) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
