@@ -73,8 +73,9 @@ func TestBinary(t *testing.T) {
 	t.Parallel()
 	bin := buildGateway(t)
 	p := startGateway(t, bin, "127.0.0.1:0")
-	base := "http://" + listenAddr(t, p.output, p.wait)
-	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	addr := listenAddr(t, p.output, p.wait)
+	base := "http://" + addr
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -214,10 +214,10 @@ type pgTemplate struct {
 	stop   chan struct{}
 	filler sync.WaitGroup
 
-	mu      sync.Mutex
-	idle    []string // copies emptied since a test used them
-	made    []string // every copy taken, to drop at close
-	dropErr error
+	mu     sync.Mutex
+	idle   []string // copies emptied since a test used them
+	made   []string // every copy taken, to drop at close
+	failed error    // what went wrong emptying a copy, for close
 }
 
 // pgCopy is a copy of the template, or why it could not be made.
@@ -354,7 +354,7 @@ func (p *pgTemplate) giveBack(name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		p.dropErr = errors.Join(p.dropErr, fmt.Errorf("empty database %s: %w", name, err))
+		p.failed = errors.Join(p.failed, fmt.Errorf("empty database %s: %w", name, err))
 		return
 	}
 	p.idle = append(p.idle, name)
@@ -414,7 +414,7 @@ func (p *pgTemplate) close() error {
 	if err == nil {
 		_, err = p.admin.ExecContext(ctx, "DROP DATABASE "+p.name+" WITH (FORCE)")
 	}
-	return errors.Join(p.dropErr, errors.Join(errs...), err, p.admin.Close())
+	return errors.Join(p.failed, errors.Join(errs...), err, p.admin.Close())
 }
 
 // postgresBase is PostgresEnv's URL, or the test fails when it is not set.
