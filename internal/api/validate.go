@@ -59,7 +59,8 @@ func LoadContract(document []byte) (*Contract, error) {
 	opts := &openapi3filter.Options{
 		MultiError:          true,
 		SkipSettingDefaults: true,
-		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+		// No AuthenticationFunc: the document validated with has no security requirement
+		// left to call one for (withoutSecurity).
 		// The document's own format checks (above) apply only when passed on here.
 		SchemaValidationOptions: doc.GetSchemaValidationOptions(),
 	}
