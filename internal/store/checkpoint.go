@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"time"
 )
 
@@ -22,28 +21,28 @@ const checkpointInterval = time.Second
 
 // checkpointer checkpoints a SQLite database in WAL mode until close.
 type checkpointer struct {
-	db      *sql.DB // one connection, not query_only
-	stop    chan struct{}
-	done    chan struct{}
-	stopped sync.Once
+	db     *sql.DB // one connection, not query_only
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func startCheckpoints(db *sql.DB, every time.Duration) *checkpointer {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
-	go c.run(every)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
+	go c.run(ctx, every)
 	return c
 }
 
-func (c *checkpointer) run(every time.Duration) {
+func (c *checkpointer) run(ctx context.Context, every time.Duration) {
 	defer close(c.done)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
-		case <-c.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 			c.checkpoint()
@@ -61,9 +60,9 @@ func (c *checkpointer) checkpoint() {
 }
 
 // close stops the checkpoints and closes their connection; a second close does nothing, as
-// a second Close of the store's pools does.
+// a second Close of the store's pools does (cancel and sql.DB.Close are both idempotent).
 func (c *checkpointer) close() error {
-	c.stopped.Do(func() { close(c.stop) })
+	c.cancel()
 	<-c.done
 	return c.db.Close()
 }
