@@ -236,16 +236,21 @@ func (s *Store) noteLastUpdate(ctx context.Context, tx *sql.Tx, customerID, upda
 	if updateID == "" {
 		return nil
 	}
-	for _, v := range vendors {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO customer_vendors (customer_id, vendor, last_update_id, last_delivered_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (customer_id, vendor) DO UPDATE SET last_update_id = excluded.last_update_id, last_delivered_at = excluded.last_delivered_at
-			WHERE excluded.last_update_id > customer_vendors.last_update_id`,
-			customerID, string(v), updateID, nanos(at)); err != nil {
-			return err
-		}
+	if len(vendors) == 0 {
+		return nil
 	}
-	return nil
+	// One statement for every vendor: a statement each was most of this function's cost.
+	values := make([]string, len(vendors))
+	args := make([]any, 0, 4*len(vendors))
+	for i, v := range vendors {
+		values[i] = s.placeholders(len(args), 4)
+		args = append(args, customerID, string(v), updateID, nanos(at))
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO customer_vendors (customer_id, vendor, last_update_id, last_delivered_at) VALUES `+strings.Join(values, ", ")+`
+		ON CONFLICT (customer_id, vendor) DO UPDATE SET last_update_id = excluded.last_update_id, last_delivered_at = excluded.last_delivered_at
+		WHERE excluded.last_update_id > customer_vendors.last_update_id`, args...)
+	return err
 }
 
 // Customer answers the gateway's view of a customer: the refs it knows and, per vendor,

@@ -124,9 +124,14 @@ func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, 
 }
 
 // lockPendingRows makes (named id, or each a new UUIDv7 when id is empty) or locks the
-// customer's pending rows for vendors, sorted, and reads them. The no-op upsert does both
-// in one statement both engines run alike: concurrent merges queue on the row lock.
+// customer's pending rows for vendors, sorted, and reads them. On PostgreSQL the no-op
+// upsert does both in one statement: concurrent merges queue on the row lock. SQLite's
+// single writer runs such transactions one at a time, so there the rows are only read and
+// the missing ones made in memory; writePendingRows, which follows, inserts them.
 func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, id string, now time.Time) (map[model.Vendor]Pending, error) {
+	if s.engine != EnginePostgres {
+		return s.readPendingRows(ctx, tx, customerID, vendors, id, now)
+	}
 	values := make([]string, len(vendors))
 	args := make([]any, 0, 5*len(vendors))
 	for i, v := range vendors {
@@ -162,6 +167,44 @@ func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID stri
 	return out, rows.Err()
 }
 
+// readPendingRows is lockPendingRows on SQLite: the customer's pending rows for vendors as
+// stored, and for each vendor with none an empty one as the upsert would have made it.
+func (s *Store) readPendingRows(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, id string, now time.Time) (map[model.Vendor]Pending, error) {
+	args := []any{customerID}
+	for _, v := range vendors {
+		args = append(args, string(v))
+	}
+	out := make(map[model.Vendor]Pending, len(vendors))
+	err := eachRow(ctx, tx, `SELECT `+pendingColumns+` FROM pending_deliveries WHERE customer_id = $1 AND vendor IN `+s.placeholders(1, len(vendors)), args, func(rows *sql.Rows) error {
+		p, err := scanPending(rows)
+		out[p.Vendor] = p
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vendors {
+		if _, ok := out[v]; ok {
+			continue
+		}
+		p := emptyPending(customerID, v, id, now)
+		if p.DeliveryID == "" {
+			if p.DeliveryID, err = newID(); err != nil {
+				return nil, err
+			}
+		}
+		out[v] = p
+	}
+	return out, nil
+}
+
+// emptyPending is a pending row as lockPendingRows makes one: queued and expiring now, at
+// version 0, named id, its lists empty.
+func emptyPending(customerID string, vendor model.Vendor, id string, now time.Time) Pending {
+	return Pending{DeliveryID: id, CustomerID: customerID, Vendor: vendor, Fields: model.PendingFields{},
+		RequestIDs: []string{}, UpdateIDs: []string{}, TraceParents: []string{}, QueuedAt: fromNanos(nanos(now)), ExpiresAt: fromNanos(nanos(now))}
+}
+
 // writePendingRows writes rows, merged, over the ones lockPendingRows read.
 func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model.Vendor]Pending) error {
 	values := make([]string, 0, len(rows))
@@ -175,7 +218,8 @@ func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model
 		values = append(values, s.placeholders(len(args), 10))
 		args = append(args, p.CustomerID, string(p.Vendor), cols[0], cols[1], p.Version, nanos(p.ExpiresAt), cols[2], p.DeliveryID, cols[3], nanos(p.QueuedAt))
 	}
-	// Every row is there (lockPendingRows): the upsert only ever updates.
+	// On PostgreSQL every row is there (lockPendingRows) and the upsert only ever updates;
+	// on SQLite it inserts the rows lockPendingRows made in memory.
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, expires_at, update_ids, delivery_id, trace_parents, queued_at)
 		VALUES `+strings.Join(values, ", ")+`
