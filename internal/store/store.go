@@ -146,6 +146,10 @@ func (s *Store) openSQLite(path string) error {
 		wq.Add("_pragma", "synchronous(NORMAL)")
 		// Checkpoints run on a connection of their own (checkpoint.go), not in commits.
 		wq.Add("_pragma", "wal_autocheckpoint(0)")
+		// Statement journals (a multi-row statement that may fail midway: River's batch
+		// insert, the merged upserts) stay in memory instead of spilling, past 64 KiB, to a
+		// temporary file written a syscall per page. They hold at most one batch's pages.
+		wq.Add("_pragma", "temp_store(MEMORY)")
 	}
 	// IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction never
 	// fails midway on a lock another process took first.
