@@ -211,3 +211,46 @@ func TestJobsOfABatchAreInsertedTogether(t *testing.T) {
 		t.Fatalf("c-1's delivery: %+v %v %v, want both writes merged, the newer email", p, ok, err)
 	}
 }
+
+// Queued deliveries that finish while a batch commits (the queue's workers, draining) are
+// finished together, in one transaction: each removes its own row, and a finish whose row
+// moved on meanwhile removes nothing and says so, without failing the others.
+func TestFinishesCommitTogether(t *testing.T) {
+	t.Parallel()
+	s, commits, hold := heldWriter(t)
+	const n = 6
+	versions := make([]int64, n)
+	for i := range n {
+		p, err := s.QueueDelivery(t.Context(), fmt.Sprintf("c-%d", i), ladiFlow, fieldsOf(t, `{"email":"a@example.com"}`, 1), model.Origin{UpdateID: fmt.Sprintf("u-%d", i)}, time.Now(), time.Hour, noJob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[i] = p.Version
+	}
+	const moved = 3 // finished at a version an update merged over
+	before := commits.Load()
+	ran := make([]bool, n)
+	done := make([]bool, n)
+	errs := inTwoBatches(t, s, n, func(i int) error {
+		version := versions[i]
+		if i == moved {
+			version--
+		}
+		var err error
+		done[i], err = s.FinishDelivery(context.Background(), fmt.Sprintf("c-%d", i), ladiFlow, version, fieldsOf(t, `{"email":"a@example.com"}`, 1),
+			func(*sql.Tx) error { ran[i] = true; return nil })
+		return err
+	}, hold())
+	for i, err := range errs {
+		if err != nil || done[i] != (i != moved) || ran[i] != (i != moved) {
+			t.Errorf("finish %d: done %v, ran %v, %v", i, done[i], ran[i], err)
+		}
+		_, waiting, err := s.PendingDelivery(t.Context(), fmt.Sprintf("c-%d", i), ladiFlow)
+		if err != nil || waiting != (i == moved) {
+			t.Errorf("c-%d's delivery still waiting: %v (%v)", i, waiting, err)
+		}
+	}
+	if got := commits.Load() - before; got != 2 {
+		t.Errorf("%d finishes took %d transactions, want the first one's and one for the rest", n, got)
+	}
+}

@@ -355,12 +355,15 @@ func (s *Store) CountPending(ctx context.Context) (int, error) {
 }
 
 // FinishDelivery removes a pending delivery whose fields (sent) reached the vendor at
-// version, records them as delivered and runs then, all in one transaction. It answers
-// false, removing nothing, when an update was merged in since version was read: that one
-// must still be sent.
+// version, records them as delivered and runs then, all in one transaction, shared with
+// other writers' (group commit: the queue's workers finish many deliveries at once while
+// it drains). It answers false, removing nothing, when an update was merged in since
+// version was read: that one must still be sent. then may run twice, as inGroupTx says.
 func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, sent model.PendingFields, then TxFunc) (bool, error) {
 	var done bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inGroupTx(ctx, customerID+"\x1f"+string(vendor), func(ctx context.Context, b *batch) error {
+		done = false // a run again after its batch failed starts afresh
+		tx := b.tx
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
 			return err
 		}
