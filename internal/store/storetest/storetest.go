@@ -203,8 +203,8 @@ func (tp *Templates) Close() error {
 // that take them, and the copies tests are done with, emptied for the next. Copying (CREATE
 // DATABASE ... TEMPLATE) writes the whole database through the server's WAL, and each DROP
 // DATABASE forces a checkpoint: a few hundred milliseconds of the server's work each, where
-// emptying a copy (a DELETE of each table) is a few milliseconds. So a package makes about as many copies as
-// it runs PostgreSQL tests at once, and drops them only at the end.
+// emptying a copy (a DELETE of each table) is a few milliseconds. So a package makes about
+// as many copies as it runs PostgreSQL tests at once, and drops them only at the end.
 type pgTemplate struct {
 	admin *sql.DB // on the database PostgresEnv names
 	base  *url.URL
@@ -295,15 +295,15 @@ func (p *pgTemplate) fill() {
 // refer to others first, then the tables' own sequences set back to their start, all run
 // as one implicit transaction (the simple protocol). Not TRUNCATE: it makes every table and
 // index a new file, about 80 ms of the server's time for this schema against 5 for deleting
-// the few rows a test leaves. The server's autovacuum reclaims the deleted rows, or the
-// copy's drop at the end of the package does.
+// the few rows a test leaves. The deleted rows stay until a vacuum (autovacuum, where the
+// server runs it) or the copy's drop at the end of the package.
 func emptyingStatement(ctx context.Context, url string) (string, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return "", err
 	}
 	defer db.Close()
-	tables, err := strings1(ctx, db, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename)
+	tables, err := textColumn(ctx, db, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename)
 		FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
 	if err != nil {
 		return "", err
@@ -321,7 +321,7 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	if len(empty) == 0 {
 		return "", errors.New("the migrated template has no empty table")
 	}
-	refs, err := strings1(ctx, db, `SELECT conrelid::regclass::text || ' ' || confrelid::regclass::text
+	refs, err := textColumn(ctx, db, `SELECT conrelid::regclass::text || ' ' || confrelid::regclass::text
 		FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`)
 	if err != nil {
 		return "", err
@@ -330,7 +330,7 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sequences, err := strings1(ctx, db, `SELECT s.oid::regclass::text || ' ' || d.refobjid::regclass::text
+	sequences, err := textColumn(ctx, db, `SELECT s.oid::regclass::text || ' ' || d.refobjid::regclass::text
 		FROM pg_class s JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
 			AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
 		WHERE s.relkind = 'S' ORDER BY 1`)
@@ -350,8 +350,8 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	return strings.Join(stmts, "; "), nil
 }
 
-// strings1 answers the one text column of query's rows.
-func strings1(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+// textColumn answers the one text column of query's rows.
+func textColumn(ctx context.Context, db *sql.DB, query string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
