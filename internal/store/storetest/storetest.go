@@ -303,7 +303,9 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	tables, err := textColumn(ctx, db, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename)
+	// Every name as regclass prints it (qualified only outside the search path), so the
+	// three lists below spell a table alike.
+	tables, err := textRows(ctx, db, `SELECT (quote_ident(schemaname) || '.' || quote_ident(tablename))::regclass::text
 		FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
 	if err != nil {
 		return "", err
@@ -311,17 +313,17 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	var empty []string
 	for _, table := range tables {
 		var holdsRows bool
-		if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM "+table+")").Scan(&holdsRows); err != nil {
+		if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM "+table[0]+")").Scan(&holdsRows); err != nil {
 			return "", err
 		}
 		if !holdsRows {
-			empty = append(empty, table)
+			empty = append(empty, table[0])
 		}
 	}
 	if len(empty) == 0 {
 		return "", errors.New("the migrated template has no empty table")
 	}
-	refs, err := textColumn(ctx, db, `SELECT conrelid::regclass::text || ' ' || confrelid::regclass::text
+	refs, err := textRows(ctx, db, `SELECT conrelid::regclass::text, confrelid::regclass::text
 		FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`)
 	if err != nil {
 		return "", err
@@ -330,7 +332,7 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sequences, err := textColumn(ctx, db, `SELECT s.oid::regclass::text || ' ' || d.refobjid::regclass::text
+	sequences, err := textRows(ctx, db, `SELECT s.oid::regclass::text, d.refobjid::regclass::text
 		FROM pg_class s JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
 			AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
 		WHERE s.relkind = 'S' ORDER BY 1`)
@@ -341,51 +343,47 @@ func emptyingStatement(ctx context.Context, url string) (string, error) {
 	for _, table := range ordered {
 		stmts = append(stmts, "DELETE FROM "+table)
 	}
-	for _, pair := range sequences {
-		seq, owner, _ := strings.Cut(pair, " ")
-		if slices.Contains(empty, qualified(owner)) {
-			stmts = append(stmts, "ALTER SEQUENCE "+seq+" RESTART")
+	for _, seq := range sequences {
+		if slices.Contains(empty, seq[1]) { // a sequence of a table emptied
+			stmts = append(stmts, "ALTER SEQUENCE "+seq[0]+" RESTART")
 		}
 	}
 	return strings.Join(stmts, "; "), nil
 }
 
-// textColumn answers the one text column of query's rows.
-func textColumn(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+// textRows answers query's rows, each column as text.
+func textRows(ctx context.Context, db *sql.DB, query string) ([][]string, error) {
 	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, errors.Join(err, rows.Close())
+	}
+	var out [][]string
 	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+		row := make([]string, len(cols))
+		dest := make([]any, len(cols))
+		for i := range row {
+			dest[i] = &row[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, errors.Join(err, rows.Close())
 		}
-		out = append(out, v)
+		out = append(out, row)
 	}
 	return out, errors.Join(rows.Err(), rows.Close())
 }
 
-// qualified is a table name as regclass prints it (unqualified in the search path's
-// schema), qualified as pg_tables' query spells it.
-func qualified(regclass string) string {
-	if strings.Contains(regclass, ".") {
-		return regclass
-	}
-	return "public." + regclass
-}
-
-// referringFirst orders tables so that a table referring to another (refs: "referrer
-// referred", as regclass prints them) comes before it: deleting in that order never
-// leaves a row referring to a deleted one.
-func referringFirst(tables, refs []string) ([]string, error) {
+// referringFirst orders tables so that a table referring to another (refs: referrer and
+// referred) comes before it: deleting in that order never leaves a row referring to a
+// deleted one.
+func referringFirst(tables []string, refs [][]string) ([]string, error) {
 	referredBy := map[string][]string{} // referred -> referrers, among tables
 	for _, ref := range refs {
-		from, to, _ := strings.Cut(ref, " ")
-		from, to = qualified(from), qualified(to)
-		if slices.Contains(tables, from) && slices.Contains(tables, to) {
-			referredBy[to] = append(referredBy[to], from)
+		if slices.Contains(tables, ref[0]) && slices.Contains(tables, ref[1]) {
+			referredBy[ref[1]] = append(referredBy[ref[1]], ref[0])
 		}
 	}
 	var out []string
