@@ -135,16 +135,12 @@ func (s *Store) lockPendingRows(ctx context.Context, tx *sql.Tx, customerID stri
 	values := make([]string, len(vendors))
 	args := make([]any, 0, 5*len(vendors))
 	for i, v := range vendors {
-		id := id
-		if id == "" {
-			var err error
-			if id, err = newID(); err != nil {
-				return nil, err
-			}
+		p, err := newPending(customerID, v, id, now)
+		if err != nil {
+			return nil, err
 		}
-		// An empty row: queued and expiring now, at version 0.
 		values[i] = strings.TrimSuffix(s.placeholders(len(args), 5), ")") + ", '[]', '[]', 0)"
-		args = append(args, customerID, string(v), nanos(now), nanos(now), id)
+		args = append(args, p.CustomerID, string(p.Vendor), nanos(p.QueuedAt), nanos(p.ExpiresAt), p.DeliveryID)
 	}
 	query := `
 		INSERT INTO pending_deliveries (customer_id, vendor, queued_at, expires_at, delivery_id, fields, request_ids, version)
@@ -187,22 +183,26 @@ func (s *Store) readPendingRows(ctx context.Context, tx *sql.Tx, customerID stri
 		if _, ok := out[v]; ok {
 			continue
 		}
-		p := emptyPending(customerID, v, id, now)
-		if p.DeliveryID == "" {
-			if p.DeliveryID, err = newID(); err != nil {
-				return nil, err
-			}
+		if out[v], err = newPending(customerID, v, id, now); err != nil {
+			return nil, err
 		}
-		out[v] = p
 	}
 	return out, nil
 }
 
-// emptyPending is a pending row as lockPendingRows makes one: queued and expiring now, at
-// version 0, named id, its lists empty.
-func emptyPending(customerID string, vendor model.Vendor, id string, now time.Time) Pending {
+// newPending is the empty pending row lockPendingRows makes for a vendor with none: queued
+// and expiring now, at version 0, its lists empty, named id or, when id is empty, a new
+// UUIDv7.
+func newPending(customerID string, vendor model.Vendor, id string, now time.Time) (Pending, error) {
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return Pending{}, err
+		}
+	}
 	return Pending{DeliveryID: id, CustomerID: customerID, Vendor: vendor, Fields: model.PendingFields{},
-		RequestIDs: []string{}, UpdateIDs: []string{}, TraceParents: []string{}, QueuedAt: fromNanos(nanos(now)), ExpiresAt: fromNanos(nanos(now))}
+		RequestIDs: []string{}, UpdateIDs: []string{}, TraceParents: []string{},
+		QueuedAt: fromNanos(nanos(now)), ExpiresAt: fromNanos(nanos(now))}, nil
 }
 
 // writePendingRows writes rows, merged, over the ones lockPendingRows read.
