@@ -30,9 +30,11 @@ const batchTimeout = 10 * time.Second
 var ErrClosed = errors.New("store: closed")
 
 type groupOp struct {
-	// key orders a batch (the customer): transactions of one key keep their order, and
-	// every batch takes the locks of different keys in one order, so that concurrent
-	// batches on PostgreSQL never wait on each other the other way round.
+	// key orders a batch: the customer, or for a write of one vendor's delivery the
+	// customer, \x1f and the vendor, so that a customer's writes stay together and sort
+	// after its updates. Transactions of one key keep their order, and every batch takes the
+	// locks of different keys in one order, so that concurrent batches on PostgreSQL never
+	// wait on each other the other way round.
 	key string
 	fn  func(ctx context.Context, b *batch) error
 	err chan error

@@ -361,7 +361,7 @@ func (s *Store) CountPending(ctx context.Context) (int, error) {
 // version was read: that one must still be sent. then may run twice, as inGroupTx says.
 func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor model.Vendor, version int64, sent model.PendingFields, then TxFunc) (bool, error) {
 	var done bool
-	err := s.inGroupTx(ctx, customerID+"\x1f"+string(vendor), func(ctx context.Context, b *batch) error {
+	err := s.inGroupTx(ctx, deliveryKey(customerID, vendor), func(ctx context.Context, b *batch) error {
 		done = false // a run again after its batch failed starts afresh
 		tx := b.tx
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
@@ -394,6 +394,12 @@ func (s *Store) FinishDelivery(ctx context.Context, customerID string, vendor mo
 		return false, fmt.Errorf("store: finish delivery: %w", err)
 	}
 	return done, nil
+}
+
+// deliveryKey is the group-commit key of a write of the customer's delivery to vendor
+// (groupOp.key): after the customer's own, with the customer's other vendors.
+func deliveryKey(customerID string, vendor model.Vendor) string {
+	return customerID + "\x1f" + string(vendor)
 }
 
 // DropDelivery removes a pending delivery tried at version (the vendor refused it, or its
