@@ -19,13 +19,15 @@ import (
 // update carried (a row per leaf was 18 rows for the README's example, most of the store's
 // work per update).
 
-// readDeliveredAt answers what each of vendors received for the customer.
+// readDeliveredAt answers what each of vendors received for the customer: an empty
+// Delivered for a vendor that received nothing yet.
 func (s *Store) readDeliveredAt(ctx context.Context, db queryer, customerID string, vendors []model.Vendor) (map[model.Vendor]model.Delivered, error) {
 	args := []any{customerID}
+	out := make(map[model.Vendor]model.Delivered, len(vendors))
 	for _, v := range vendors {
 		args = append(args, string(v))
+		out[v] = model.Delivered{}
 	}
-	out := make(map[model.Vendor]model.Delivered, len(vendors))
 	err := eachRow(ctx, db, `SELECT vendor, seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor IN `+s.placeholders(1, len(vendors)), args, func(rows *sql.Rows) error {
 		v, d, err := scanSeqs(rows)
 		out[v] = d
@@ -95,16 +97,7 @@ func (s *Store) markDelivered(ctx context.Context, tx *sql.Tx, customerID, updat
 // upsert would write every row twice (about a third of this function's cost under load).
 func (s *Store) lockDelivered(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor) (map[model.Vendor]model.Delivered, error) {
 	if s.engine != EnginePostgres {
-		stored, err := s.readDeliveredAt(ctx, tx, customerID, vendors)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vendors {
-			if stored[v] == nil {
-				stored[v] = model.Delivered{}
-			}
-		}
-		return stored, nil
+		return s.readDeliveredAt(ctx, tx, customerID, vendors)
 	}
 	values := make([]string, len(vendors))
 	args := make([]any, 0, 2*len(vendors))

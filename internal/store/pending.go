@@ -481,9 +481,6 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 	if err != nil {
 		return nil, fmt.Errorf("store: read delivered fields: %w", err)
 	}
-	if d[vendor] == nil {
-		return model.Delivered{}, nil
-	}
 	return d[vendor], nil
 }
 
