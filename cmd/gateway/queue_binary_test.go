@@ -96,6 +96,29 @@ func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayPr
 // finished in between. These tests are about what waits in the queue; a job running at the
 // kill is River's case, handed on by its rescuer up to about a minute later (README "What a
 // restart keeps"), which on a loaded machine came close to the tests' deadline.
+// queueSettled reports whether the gateways sharing the database db (a GATEWAY_DATABASE_URL)
+// have nothing left to deliver: no pending delivery and no delivery job that could still run.
+// Vendors are sent to only from a running job, so once this holds nothing more is on its way.
+func queueSettled(t *testing.T, db string) bool {
+	t.Helper()
+	driver, dsn := "pgx", db
+	if path, ok := strings.CutPrefix(db, "sqlite://"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var live int
+	err = conn.QueryRowContext(t.Context(), `SELECT (SELECT COUNT(*) FROM pending_deliveries) +
+		(SELECT COUNT(*) FROM river_job WHERE kind = 'vendor_delivery' AND state NOT IN ('completed', 'cancelled', 'discarded'))`).Scan(&live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live == 0
+}
+
 func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(ctx context.Context, conn *sql.Conn) (bool, error)) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
@@ -312,12 +335,17 @@ func TestBinaryTwoReplicasShareOneQueue(t *testing.T) {
 	_, first := gatewayOn(t, bin, v, db)
 	_, second := gatewayOn(t, bin, v, db)
 	sendQueued(t, customers, first, second)
+	if queueSettled(t, db) {
+		t.Fatal("the queue holds nothing while the vendors are down")
+	}
 
 	v.sim.ClearReceived()
 	v.up()
 	arrivedAsLastSaid(t, v, customers, 60*time.Second)
-	// Let any duplicate that was on its way land before counting.
-	time.Sleep(time.Second)
+	// A duplicate could only be on its way from a live job: count once none is left.
+	waitUntil(t, 60*time.Second, "the queue settled (no delivery waiting, no job live)", func() bool {
+		return queueSettled(t, db)
+	})
 	sent := arrivedAsLastSaid(t, v, customers, time.Second)
 	for _, c := range customers {
 		for _, key := range []string{"happytalk <nil>u-" + c, "ladiflow lf-" + c + "<nil>"} {
