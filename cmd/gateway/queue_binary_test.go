@@ -96,36 +96,9 @@ func gatewayOn(t *testing.T, bin string, v simVendors, dbURL string) (*gatewayPr
 // finished in between. These tests are about what waits in the queue; a job running at the
 // kill is River's case, handed on by its rescuer up to about a minute later (README "What a
 // restart keeps"), which on a loaded machine came close to the tests' deadline.
-// queueSettled reports whether the gateways sharing the database db (a GATEWAY_DATABASE_URL)
-// have nothing left to deliver: no pending delivery and no delivery job that could still run.
-// Vendors are sent to only from a running job, so once this holds nothing more is on its way.
-func queueSettled(t *testing.T, db string) bool {
-	t.Helper()
-	driver, dsn := "pgx", db
-	if path, ok := strings.CutPrefix(db, "sqlite://"); ok {
-		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
-	}
-	conn, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var live int
-	err = conn.QueryRowContext(t.Context(), `SELECT (SELECT COUNT(*) FROM pending_deliveries) +
-		(SELECT COUNT(*) FROM river_job WHERE kind = 'vendor_delivery' AND state NOT IN ('completed', 'cancelled', 'discarded'))`).Scan(&live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return live == 0
-}
-
 func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(ctx context.Context, conn *sql.Conn) (bool, error)) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDatabase(t, "sqlite://"+path)
 	ctx := t.Context()
 	waitUntil(t, 30*time.Second, "a moment with no job running", func() bool {
 		conn, err := db.Conn(ctx)
@@ -154,6 +127,36 @@ func killBetweenJobs(t *testing.T, p *gatewayProcess, path string, ready func(ct
 		kill(t, p)
 		return true
 	})
+}
+
+// openDatabase opens the gateways' database dbURL (a GATEWAY_DATABASE_URL, SQLite waiting
+// out the gateways' write lock), closed when the test ends.
+func openDatabase(t *testing.T, dbURL string) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", dbURL
+	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// queueSettled reports whether the gateways sharing db have nothing left to deliver: no
+// pending delivery and no delivery job that could still run. Vendors are sent to only from
+// a running job, so once this holds nothing more is on its way.
+func queueSettled(t *testing.T, db *sql.DB) bool {
+	t.Helper()
+	var live int
+	err := db.QueryRowContext(t.Context(), `SELECT (SELECT COUNT(*) FROM pending_deliveries) +
+		(SELECT COUNT(*) FROM river_job WHERE kind = 'vendor_delivery' AND state NOT IN ('completed', 'cancelled', 'discarded'))`).Scan(&live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live == 0
 }
 
 func kill(t *testing.T, p *gatewayProcess) {
@@ -335,7 +338,9 @@ func TestBinaryTwoReplicasShareOneQueue(t *testing.T) {
 	_, first := gatewayOn(t, bin, v, db)
 	_, second := gatewayOn(t, bin, v, db)
 	sendQueued(t, customers, first, second)
-	if queueSettled(t, db) {
+	// One pool for every look below: a new PostgreSQL session is costly (README "Tests and CI").
+	shared := openDatabase(t, db)
+	if queueSettled(t, shared) {
 		t.Fatal("the queue holds nothing while the vendors are down")
 	}
 
@@ -344,7 +349,7 @@ func TestBinaryTwoReplicasShareOneQueue(t *testing.T) {
 	arrivedAsLastSaid(t, v, customers, 60*time.Second)
 	// A duplicate could only be on its way from a live job: count once none is left.
 	waitUntil(t, 60*time.Second, "the queue settled (no delivery waiting, no job live)", func() bool {
-		return queueSettled(t, db)
+		return queueSettled(t, shared)
 	})
 	sent := arrivedAsLastSaid(t, v, customers, time.Second)
 	for _, c := range customers {
