@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +81,50 @@ func TestRunNeedsAVendor(t *testing.T) {
 		"LADIFLOW_API_KEY": "k", "LADIFLOW_BASE_URL": "http://127.0.0.1:1"})
 	if !strings.Contains(g.logs.String(), `"vendors":["ladiflow"]`) {
 		t.Errorf("the gateway does not say it delivers to LadiFlow:\n%s", g.logs)
+	}
+}
+
+// Only the vendors' own packages, their simulators and cmd name a registered vendor: the
+// rest of the gateway (delivery, api, store, queue, model) reads them through the plug-in
+// interface, so a vendor added to registered needs no change there (README, "Adding a
+// vendor").
+func TestOnlyVendorPackagesNameAVendor(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for _, p := range registered {
+		v, err := p.fromEnv(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, strings.ToLower(string(v.Name())), strings.ToLower(v.DisplayName()))
+	}
+	root := filepath.Join("..", "..")
+	exempt := map[string]bool{"internal/vendors": true, "internal/vendorsim": true, "cmd": true}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() && (exempt[rel] || strings.HasPrefix(d.Name(), ".") && rel != ".") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		text := strings.ToLower(string(src))
+		for _, name := range names {
+			if strings.Contains(text, name) {
+				t.Errorf("%s names %q: only internal/vendors, internal/vendorsim and cmd may", rel, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

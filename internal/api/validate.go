@@ -355,8 +355,8 @@ func bodySchema(route *routers.Route) *openapi3.Schema {
 // number the schema says is an integer but the body writes otherwise. kin-openapi reads
 // numbers as float64, so it takes 1e3, 7.0 and 9223372036854775808 (which a float64
 // cannot tell from 2^63-1) for integers; the handler does not: an int64 field refuses
-// them, and a vendor ref, kept as the literal sent, would be read as no euid at all, the
-// customer's EngageLab delivery silently skipped.
+// them, and a vendor ref, kept as the literal sent, would be read as no key at all, that
+// vendor's delivery for the customer silently skipped.
 //
 // Decoding the body once more costs as much as the validation itself, so it runs only when
 // readDifferently finds something it could name.
