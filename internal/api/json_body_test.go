@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -59,6 +61,11 @@ func checkReadAsKinOpenAPI(t *testing.T, c *Contract, body []byte) {
 	want, wantErr := openapi3filter.JSONBodyDecoder(bytes.NewReader(body), nil, schema, nil)
 	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 		t.Fatalf("%q: decoded with error %v; kin-openapi's decoder: %v", body, gotErr, wantErr)
+	}
+	// A reader that cannot be rewound is read the same.
+	again, againErr := decodeJSONBody(io.MultiReader(bytes.NewReader(body)), nil, schema, nil)
+	if fmt.Sprint(againErr) != fmt.Sprint(gotErr) || !reflect.DeepEqual(again, got) {
+		t.Fatalf("%q: from a plain reader decoded as %#v, %v; from a bytes.Reader as %#v, %v", body, again, againErr, got, gotErr)
 	}
 	if gotErr != nil {
 		return
