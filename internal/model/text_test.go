@@ -349,3 +349,40 @@ func walkStrings(v any, fn func(string)) {
 		}
 	}
 }
+
+// fullUpdateJSON is the README's full update, as the API package's benchmarks send it.
+const fullUpdateJSON = `{"full_name":"Kim Minji","first_name":"Minji","last_name":"Kim","email":"minji@example.com",
+"phone":"010-1234-5678","gender":"female","birthday":"1956-01-21","birthday_calendar":"lunar","language":"ko",
+"address":{"line1":"68 Nguyen Co Thach","city":"Ha Noi","postal_code":"100000","country":"VN"},
+"company":"LadiPage","job_title":"Coder","tags":["5fffb9c981cf1245fa091985"],
+"attributes":{"tier":"gold","note":"likes tea","segment":"b2c"},
+"social":{"website":"https://example.com","zalo":"minji"},"lead_score":14,"order":{"order_number":"12345678910"},
+"consultation":{"category_id":"75319","division_id":"75320"},
+"vendor_refs":{"happytalk":{"uuid":"1000225100_sazob20220921062938","room_id":"42","users_id":"minji"},
+"ladiflow":{"id":"653a3ca502e8ab00122c39c3"},"engagelab":{"euid":9007199254740993}}}`
+
+// BenchmarkTextScans is the text rule's two checks of one clean update: the raw body
+// (JSONTextErrors, before decoding) and the decoded value (TextErrors, in Prepare).
+func BenchmarkTextScans(b *testing.B) {
+	raw := []byte(fullUpdateJSON)
+	var u CustomerUpdate
+	if err := json.Unmarshal(raw, &u); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("JSONTextErrors", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if errs := JSONTextErrors("", raw); len(errs) != 0 {
+				b.Fatal(errs)
+			}
+		}
+	})
+	b.Run("TextErrors", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if errs := TextErrors(u); len(errs) != 0 {
+				b.Fatal(errs)
+			}
+		}
+	})
+}
