@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
@@ -250,24 +251,27 @@ const (
 	maxJSONDepth  = 32
 )
 
-// stringScan follows, byte by byte, whether a scan of JSON is inside a string, so the
-// scanners of a raw body (jsonShapeWithin, readDifferently) look only at what is outside.
-type stringScan struct{ in, escaped bool }
-
-// inside reports whether c is part of a string, its quotes included, and moves the state on.
-func (s *stringScan) inside(c byte) bool {
-	switch {
-	case !s.in:
-		s.in = c == '"'
-		return s.in
-	case s.escaped:
-		s.escaped = false
-	case c == '\\':
-		s.escaped = true
-	case c == '"':
-		s.in = false
+// stringEnd is the index of the quote that closes the JSON string opened at body[open],
+// len(body) when none does. It jumps from quote to quote (bytes.IndexByte, not a state
+// per byte): a quote after an odd run of backslashes is escaped, and no escape holds a
+// quote or a backslash but as its second character. The scanners of a raw body
+// (jsonShapeWithin, readDifferently) skip strings with it and look only at what is outside.
+func stringEnd(body []byte, open int) int {
+	for i := open + 1; i < len(body); i++ {
+		k := bytes.IndexByte(body[i:], '"')
+		if k < 0 {
+			break
+		}
+		i += k
+		backslashes := 0
+		for j := i - 1; j > open && body[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return i
+		}
 	}
-	return true
+	return len(body)
 }
 
 // jsonShapeWithin reports whether body, read as JSON, holds at most maxJSONValues values
@@ -276,12 +280,10 @@ func (s *stringScan) inside(c byte) bool {
 // body is the contract check's to refuse.
 func jsonShapeWithin(body []byte) (ok bool, detail string) {
 	values, depth, maxDepth := 1, 0, 0
-	var str stringScan
-	for _, c := range body {
-		if str.inside(c) {
-			continue
-		}
-		switch c {
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			i = stringEnd(body, i)
 		case '{', '[':
 			depth++
 			maxDepth = max(maxDepth, depth)

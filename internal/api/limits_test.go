@@ -463,8 +463,9 @@ func TestJSONShapeWithin(t *testing.T) {
 	deep := strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1)
 	for body, want := range map[string]bool{
 		`{"email":"a@example.com","attributes":{"tier":"gold"},"tags":["a","b"]}`: true,
-		`{"note":"` + strings.Repeat(`,[{`, 20_000) + `"}`:                        true, // inside a string: no values
-		`{"note":"a\"` + strings.Repeat(`,`, 20_000) + `"}`:                       true, // an escaped quote does not end it
+		`{"note":"` + strings.Repeat(`,[{`, 20_000) + `"}`:                        true,  // inside a string: no values
+		`{"note":"a\"` + strings.Repeat(`,`, 20_000) + `"}`:                       true,  // an escaped quote does not end it
+		`{"note":"a\\","x":[` + strings.Repeat(`1,`, 20_000) + `1]}`:              false, // an escaped backslash does not escape the quote
 		`{"a":` + many + `}`: false,
 		deep:                 false,
 		strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth): true,

@@ -34,14 +34,50 @@ func TestReadDifferently(t *testing.T) {
 		`{"lead_score":7.0}`: true,
 		`{"lead_score":1e3}`: true,
 		`{"vendor_refs":{"engagelab":{"euid":9223372036854775808}}}`: true,
-		`{}00`:      true,
-		`{} {}`:     true,
-		`{} }`:      true,
-		`[]]`:       true,
-		`{}` + "\n": false,
+		`{}00`:             true,
+		`{} {}`:            true,
+		`{} }`:             true,
+		`[]]`:              true,
+		`{}` + "\n":        false,
+		`{"a":"\\"}00`:     true,  // an even run of backslashes: the quote closes the string
+		`{"a":"x\"}1.5\"}`: false, // an escaped quote does not: 1.5 is inside it
+		`{"a":"\\\"1e3"}`:  false,
 	} {
 		if got := readDifferently([]byte(body)); got != want {
 			t.Errorf("readDifferently(%s) = %v, want %v", body, got, want)
 		}
 	}
+}
+
+// stringEnd finds the closing quote a byte-by-byte reading finds, for every string of up
+// to nine quotes, backslashes and letters after the opening quote.
+func TestStringEndReadsAsByteByByte(t *testing.T) {
+	t.Parallel()
+	byteByByte := func(body []byte) int {
+		escaped := false
+		for i := 1; i < len(body); i++ {
+			switch {
+			case escaped:
+				escaped = false
+			case body[i] == '\\':
+				escaped = true
+			case body[i] == '"':
+				return i
+			}
+		}
+		return len(body)
+	}
+	var all func(prefix []byte, n int)
+	all = func(prefix []byte, n int) {
+		if got, want := stringEnd(prefix, 0), byteByByte(prefix); got != want {
+			t.Fatalf("stringEnd(%s) = %d, want %d", prefix, got, want)
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range []byte{'"', '\\', 'a'} {
+			all(append(prefix, c), n-1)
+		}
+	}
+	all([]byte{'"'}, 9)
 }

@@ -629,13 +629,14 @@ func orBody(field string) string {
 // JSON value. It scans the bytes once, outside strings, and allocates nothing.
 func readDifferently(body []byte) bool {
 	depth, digits, started := 0, 0, false
-	var str stringScan
-	for _, c := range body {
-		if str.inside(c) {
-			digits = 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == '"' {
 			if depth == 0 && started {
 				return true // a string after the closing bracket
 			}
+			digits = 0
+			i = stringEnd(body, i)
 			continue
 		}
 		switch {
