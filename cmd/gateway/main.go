@@ -16,11 +16,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // Asia/Seoul must resolve in a scratch or distroless image
 )
 
 func main() {
+	if percent, ok := gcPercent(os.Getenv); ok {
+		debug.SetGCPercent(percent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -32,6 +36,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
+}
+
+// gcPercent is the collector's target the gateway sets for itself: 400 unless the
+// environment names one (GOGC, which the runtime has already applied). The live heap is
+// small, so at Go's default of 100 the collector ran every 120 updates or so under load
+// (41 times in 5,000 sandbox updates, 9% of the CPU; at 400: 10 times, 2%). 400 took 12-17%
+// off the CPU of an update under load (the sandbox; make bench, four rounds each way) for a
+// peak heap about 1.7 times as large. GOGC=100 restores the default; GOMEMLIMIT caps memory.
+func gcPercent(getenv func(string) string) (int, bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	return 400, true
 }
 
 // run is the whole program: everything it needs from the OS comes in as a parameter, so a

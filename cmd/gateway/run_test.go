@@ -278,3 +278,23 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 	}
 }
+
+// The gateway sets the collector's target to 400 for itself, and leaves one the
+// environment names alone.
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	for env, want := range map[string]struct {
+		percent int
+		set     bool
+	}{"": {400, true}, "100": {0, false}, "off": {0, false}} {
+		percent, set := gcPercent(func(name string) string {
+			if name == "GOGC" {
+				return env
+			}
+			return ""
+		})
+		if percent != want.percent || set != want.set {
+			t.Errorf("GOGC=%q: gcPercent = %d, %v; want %d, %v", env, percent, set, want.percent, want.set)
+		}
+	}
+}
