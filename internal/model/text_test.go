@@ -350,7 +350,8 @@ func walkStrings(v any, fn func(string)) {
 	}
 }
 
-// fullUpdateJSON is the README's full update, as the API package's benchmarks send it.
+// fullUpdateJSON is the full update the API package's benchmarks send (fullUpdate there),
+// on fewer lines.
 const fullUpdateJSON = `{"full_name":"Kim Minji","first_name":"Minji","last_name":"Kim","email":"minji@example.com",
 "phone":"010-1234-5678","gender":"female","birthday":"1956-01-21","birthday_calendar":"lunar","language":"ko",
 "address":{"line1":"68 Nguyen Co Thach","city":"Ha Noi","postal_code":"100000","country":"VN"},
