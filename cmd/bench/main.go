@@ -58,9 +58,10 @@ type options struct {
 var fixedSettings = []string{"GATEWAY_ADDR", "GATEWAY_DATABASE_URL"}
 
 // parseSetting checks one -set NAME=VALUE: a gateway setting (GATEWAY_...) that does not
-// define the systems.
+// define the systems, and leaves the line the bench learns each gateway's address from (the
+// JSON "gateway listening", logged at info) in the log.
 func parseSetting(kv string) error {
-	name, _, ok := strings.Cut(kv, "=")
+	name, value, ok := strings.Cut(kv, "=")
 	switch {
 	case !ok || name == "":
 		return fmt.Errorf("%q is not NAME=VALUE", kv)
@@ -68,6 +69,9 @@ func parseSetting(kv string) error {
 		return fmt.Errorf("%s is not a gateway setting (GATEWAY_...)", name)
 	case slices.Contains(fixedSettings, name):
 		return fmt.Errorf("%s is what each system sets for itself", name)
+	case name == "GATEWAY_LOG_FORMAT" && value != "json",
+		name == "GATEWAY_LOG_LEVEL" && value != "info" && value != "debug":
+		return fmt.Errorf("%s=%s would hide the JSON line, logged at info, that the bench reads each gateway's address from", name, value)
 	}
 	return nil
 }
