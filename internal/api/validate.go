@@ -91,10 +91,13 @@ func withoutSecurity(doc *openapi3.T) {
 // reads its numbers (float64) as it reads kin-openapi's (json.Number, read as float64).
 // Anything v2 refuses (invalid UTF-8, a duplicate name, data after the value, a number out
 // of a float64's range) goes to kin-openapi's own decoder, so that such a body is read,
-// and named in errors, exactly as before (TestJSONBodyIsReadAsKinOpenAPIReadsIt).
+// and named in errors, exactly as before (TestJSONBodyIsReadAsKinOpenAPIReadsIt). One schema
+// keyword would read the two differently: uniqueItems compares items as JSON re-encoded,
+// where 1 and 1.0 are one float64 but two json.Numbers. The contract uses none, and
+// TestContractHasNoUniqueItems fails on the first one added.
 func decodeJSONBody(body io.Reader, header http.Header, schema *openapi3.SchemaRef, encFn openapi3filter.EncodingFn) (any, error) {
 	// kin-openapi hands over its copy of the body as a reader it can rewind: read in place,
-	// not copied once more.
+	// not copied once more, and rewound to where it stood for the fallback.
 	rs, ok := body.(io.ReadSeeker)
 	if !ok {
 		data, err := io.ReadAll(body)
@@ -103,11 +106,15 @@ func decodeJSONBody(body io.Reader, header http.Header, schema *openapi3.SchemaR
 		}
 		rs = bytes.NewReader(data)
 	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+	}
 	var v any
 	if jsonv2.UnmarshalRead(rs, &v) == nil {
 		return v, nil
 	}
-	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 	}
 	return openapi3filter.JSONBodyDecoder(rs, header, schema, encFn)
