@@ -240,14 +240,14 @@ func TestParseFlags(t *testing.T) {
 	if o, err := parseFlags([]string{"-rounds", "3"}, &bytes.Buffer{}); err != nil || o.rounds != 3 || o.n != 3000 {
 		t.Errorf("-rounds 3: %+v, %v", o, err)
 	}
-	set := []string{"-set", "GATEWAY_QUEUE_WORKERS=16", "-set", "GATEWAY_LOG_LEVEL=debug"}
-	if o, err := parseFlags(set, &bytes.Buffer{}); err != nil || !slices.Equal(o.set, []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_LOG_LEVEL=debug"}) {
+	set := []string{"-set", "GATEWAY_QUEUE_WORKERS=16", "-set", "GATEWAY_LOG_LEVEL=debug", "-set", "GATEWAY_LOG_LEVEL=INFO"}
+	if o, err := parseFlags(set, &bytes.Buffer{}); err != nil || !slices.Equal(o.set, []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_LOG_LEVEL=debug", "GATEWAY_LOG_LEVEL=INFO"}) {
 		t.Errorf("-set twice: %q, %v", o.set, err)
 	}
 	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"},
 		{"-set", "GATEWAY_QUEUE_WORKERS"}, {"-set", "=16"}, {"-set", "HAPPYTALK_TOKEN=t"}, {"-set", "PATH=/tmp"},
 		{"-set", "GATEWAY_DATABASE_URL=none"}, {"-set", "GATEWAY_ADDR=0.0.0.0:80"}, {"-rounds", "0"}, {"-rounds", "10"},
-		{"-set", "GATEWAY_LOG_LEVEL=warn"}, {"-set", "GATEWAY_LOG_FORMAT=console"}} {
+		{"-set", "GATEWAY_LOG_LEVEL=warn"}, {"-set", "GATEWAY_LOG_LEVEL=2"}, {"-set", "GATEWAY_LOG_LEVEL=loud"}, {"-set", "GATEWAY_LOG_FORMAT=console"}} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", args)
 		}
