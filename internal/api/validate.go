@@ -53,9 +53,6 @@ func LoadContract(document []byte) (*Contract, error) {
 		return nil, fmt.Errorf("openapi: invalid document: %w", err)
 	}
 	withoutSecurity(doc)
-	// kin-openapi keeps body decoders in one table for the process; registering the same
-	// decoder again (a second contract, in tests) changes nothing.
-	openapi3filter.RegisterBodyDecoder("application/json", decodeJSONBody)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: router: %w", err)
@@ -102,23 +99,32 @@ func decodeJSONBody(body io.Reader, header http.Header, schema *openapi3.SchemaR
 	if !ok {
 		data, err := io.ReadAll(body)
 		if err != nil {
-			return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+			return nil, unreadable(err)
 		}
 		rs = bytes.NewReader(data)
 	}
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+		return nil, unreadable(err)
 	}
 	var v any
 	if jsonv2.UnmarshalRead(rs, &v) == nil {
 		return v, nil
 	}
 	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+		return nil, unreadable(err)
 	}
 	return openapi3filter.JSONBodyDecoder(rs, header, schema, encFn)
 }
+
+// unreadable is a body that could not be read, as kin-openapi's decoders report it.
+func unreadable(err error) error {
+	return &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+}
+
+// kin-openapi keeps its body decoders in one table for the process: decodeJSONBody takes
+// application/json there once, as a database/sql driver registers itself.
+func init() { openapi3filter.RegisterBodyDecoder("application/json", decodeJSONBody) }
 
 func checkDate(s string) error {
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
