@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	openapi "github.com/customergateway/gateway/api"
 	"github.com/customergateway/gateway/internal/model"
 )
 
@@ -40,8 +40,9 @@ var jsonBodies = []string{
 func TestJSONBodyIsReadAsKinOpenAPIReadsIt(t *testing.T) {
 	t.Parallel()
 	c := loadContract(t)
+	schema := customerBodySchema(t, c)
 	for _, body := range jsonBodies {
-		checkReadAsKinOpenAPI(t, c, []byte(body))
+		checkReadAsKinOpenAPI(t, c, schema, []byte(body))
 	}
 }
 
@@ -51,12 +52,12 @@ func FuzzJSONBodyIsReadAsKinOpenAPIReadsIt(f *testing.F) {
 		f.Add([]byte(body))
 	}
 	c := loadContract(f)
-	f.Fuzz(func(t *testing.T, body []byte) { checkReadAsKinOpenAPI(t, c, body) })
+	schema := customerBodySchema(f, c)
+	f.Fuzz(func(t *testing.T, body []byte) { checkReadAsKinOpenAPI(t, c, schema, body) })
 }
 
-func checkReadAsKinOpenAPI(t *testing.T, c *Contract, body []byte) {
+func checkReadAsKinOpenAPI(t *testing.T, c *Contract, schema *openapi3.SchemaRef, body []byte) {
 	t.Helper()
-	schema := customerBodySchema(t, c)
 	got, gotErr := decodeJSONBody(bytes.NewReader(body), nil, schema, nil)
 	want, wantErr := openapi3filter.JSONBodyDecoder(bytes.NewReader(body), nil, schema, nil)
 	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
@@ -85,14 +86,13 @@ func checkReadAsKinOpenAPI(t *testing.T, c *Contract, body []byte) {
 }
 
 // customerBodySchema is the body schema of PUT /customers/{id}.
-func customerBodySchema(t *testing.T, c *Contract) *openapi3.SchemaRef {
+func customerBodySchema(t testing.TB, c *Contract) *openapi3.SchemaRef {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPut, "/customers/c-1", strings.NewReader("{}"))
-	route, _, err := c.router.FindRoute(r)
+	route, _, err := c.router.FindRoute(httptest.NewRequest(http.MethodPut, "/customers/c-1", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return route.Operation.RequestBody.Value.Content.Get("application/json").Schema
+	return openapi3.NewSchemaRef("", bodySchema(route))
 }
 
 // schemaErrors is what the contract's schema says of v, as a caller would read it.
@@ -132,43 +132,7 @@ func numbersAsFloats(v any) any {
 // of the contract may use it until decodeJSONBody keeps the numbers as written.
 func TestContractHasNoUniqueItems(t *testing.T) {
 	t.Parallel()
-	c := loadContract(t)
-	seen := map[*openapi3.Schema]bool{}
-	var walk func(where string, ref *openapi3.SchemaRef)
-	walk = func(where string, ref *openapi3.SchemaRef) {
-		if ref == nil || ref.Value == nil || seen[ref.Value] {
-			return
-		}
-		s := ref.Value
-		seen[s] = true
-		if s.UniqueItems {
-			t.Errorf("%s has uniqueItems: decodeJSONBody's float64 numbers would judge it unlike kin-openapi's own decoder", where)
-		}
-		for name, p := range s.Properties {
-			walk(where+"."+name, p)
-		}
-		walk(where+"[]", s.Items)
-		walk(where+"{}", s.AdditionalProperties.Schema)
-		walk(where+" not", s.Not)
-		for i, group := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf, s.AllOf} {
-			for j, sub := range group {
-				walk(fmt.Sprintf("%s %s[%d]", where, []string{"oneOf", "anyOf", "allOf"}[i], j), sub)
-			}
-		}
-	}
-	for name, ref := range c.doc.Components.Schemas {
-		walk(name, ref)
-	}
-	for path, item := range c.doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			if op.RequestBody != nil && op.RequestBody.Value != nil {
-				for mt, media := range op.RequestBody.Value.Content {
-					walk(method+" "+path+" "+mt, media.Schema)
-				}
-			}
-		}
-	}
-	if len(seen) < 10 {
-		t.Fatalf("walked %d schemas: the walk does not reach the document's schemas", len(seen))
+	if bytes.Contains(openapi.Document, []byte("uniqueItems")) {
+		t.Error("api/openapi.yaml uses uniqueItems: decodeJSONBody's float64 numbers would judge it unlike kin-openapi's own decoder")
 	}
 }
