@@ -416,10 +416,7 @@ func (s *jsonScan) value(depth int) bool {
 	case c == '[':
 		return s.array(depth + 1)
 	case c == '"':
-		text, problem, ok := s.str()
-		if ok && problem == "" {
-			problem = bytesProblem(text)
-		}
+		_, problem, ok := s.str()
 		if problem != "" && !s.fail(problem) {
 			return false
 		}
@@ -456,9 +453,6 @@ func (s *jsonScan) object(depth int) bool {
 		key, problem, ok := s.str()
 		if !ok {
 			return false
-		}
-		if problem == "" {
-			problem = bytesProblem(key)
 		}
 		s.path[len(s.path)-1].key = key
 		switch {
@@ -562,15 +556,17 @@ func (s *jsonScan) number() bool {
 }
 
 // str reads the string literal at s.pos. It answers the text it stands for, with raw bytes
-// kept as they are (so that TextProblem sees invalid UTF-8) and escapes decoded (so that
-// it sees "\u0000" as a NUL), and the problem an escape has that the text cannot show: a
-// lone UTF-16 surrogate, which stands for no character at all. ok is false at a syntax
-// error: an unterminated string, a bad escape, a raw control byte. A text with no escape
-// is the body's own bytes, not a copy.
+// kept as they are and escapes decoded, and what the text rule says of it: a lone UTF-16
+// surrogate in an escape (which stands for no character at all, and which the text cannot
+// show), else TextProblem of the text (invalid UTF-8, or a control character, "\u0000"
+// included). A string of printable ASCII with no escape, nearly every one, is known to be
+// text from this one pass. ok is false at a syntax error: an unterminated string, a bad
+// escape, a raw control byte. A text with no escape is the body's own bytes, not a copy.
 func (s *jsonScan) str() (text []byte, problem string, ok bool) {
 	s.pos++ // "
 	var b []byte
 	start := s.pos
+	ascii := true // every byte so far printable ASCII (a byte below 0x20 is a syntax error)
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		switch {
@@ -580,6 +576,9 @@ func (s *jsonScan) str() (text []byte, problem string, ok bool) {
 				text = s.data[start:s.pos:s.pos]
 			}
 			s.pos++
+			if problem == "" && (b != nil || !ascii) {
+				problem = bytesProblem(text)
+			}
 			return text, problem, true
 		case c < 0x20:
 			return nil, "", false
@@ -597,6 +596,7 @@ func (s *jsonScan) str() (text []byte, problem string, ok bool) {
 			b = utf8.AppendRune(b, r)
 			s.pos += n
 		default:
+			ascii = ascii && c < 0x7f
 			if b != nil {
 				b = append(b, c)
 			}
