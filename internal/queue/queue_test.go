@@ -209,14 +209,14 @@ func (b *bench) refused(n int) {
 	})
 }
 
-// settled waits until no job of q's is live (available, pending, running, retryable or
-// scheduled): nothing will be sent any more.
+// settled waits until no delivery job of q's (its own or a batch's) is live (available,
+// pending, running, retryable or scheduled): nothing will be sent any more.
 func (b *bench) settled(q *Queue) {
 	b.t.Helper()
 	live := []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 		rivertype.JobStateRetryable, rivertype.JobStateScheduled}
 	b.waitFor(waitLimit, "a delivery job is still live", func() bool {
-		res, err := q.client.JobList(b.t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind()).States(live...))
+		res, err := q.client.JobList(b.t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind(), batchArgs{}.Kind()).States(live...))
 		if err != nil {
 			b.t.Fatal(err)
 		}

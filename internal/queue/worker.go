@@ -38,18 +38,14 @@ func (w *worker) NextRetry(job *river.Job[deliverArgs]) time.Time {
 func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	q := w.q
 	c, v := job.Args.CustomerID, job.Args.Vendor
-	// Not the vendor: the lines of the pipeline below (fanout's "vendor delivery") name it
-	// themselves, and a key twice in one JSON line is read differently by every reader.
-	log := q.log.With().Int64("job", job.ID).Str("customer_id", loggedCustomerID(c)).Logger()
-	ctx = log.WithContext(ctx)
-
 	p, ok, err := q.store.PendingDelivery(ctx, c, v)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		// Nothing waits (another path finished it). Complete in a transaction that still
-		// finds nothing: a delivery queued while this job ran must keep a live job.
+	if !ok || p.BatchJob != 0 {
+		// Nothing waits for this job (another path finished it, or a batch's job owns what
+		// waits). Complete in a transaction that still finds nothing: a delivery queued
+		// while this job ran must keep a live job.
 		waiting, err := q.store.FinishIfNothingPending(ctx, c, v, func(tx *sql.Tx) error {
 			return completeJob(ctx, tx, job)
 		})
@@ -61,10 +57,47 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		}
 		return nil
 	}
+	// Not the vendor: the lines of the pipeline below (fanout's "vendor delivery") name it
+	// themselves, and a key twice in one JSON line is read differently by every reader.
+	log := q.log.With().Int64("job", job.ID).Str("customer_id", loggedCustomerID(c)).Logger()
+	release, err := q.sendSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	a, err := q.attempt(log.WithContext(ctx), p, func(tx *sql.Tx) error { return completeJob(ctx, tx, job) })
+	switch {
+	case err != nil:
+		return err
+	case a.again:
+		return river.JobSnooze(0)
+	case a.ended:
+		return nil
+	}
+	if err := q.store.NoteAttempt(ctx, c, v, a.reason); err != nil {
+		log.Error().Err(err).Str("vendor", string(v)).Msg("note delivery attempt")
+	}
+	return river.JobSnooze(a.retryIn)
+}
+
+// attempted is how one attempt of a queued delivery left it.
+type attempted struct {
+	ended   bool          // sent, skipped or given up, and recorded: nothing waits
+	again   bool          // an update was merged in meanwhile: send again, now
+	retryIn time.Duration // otherwise it failed for reason: try again after retryIn
+	reason  string
+}
+
+// attempt sends p once (the fields the vendor did not receive since) and, when that ends
+// the delivery, removes its row and records it in one transaction, which also runs
+// complete (a job of its own completes itself there; nil: a batch's job, which completes
+// once it owns nothing). ctx carries the job's logger.
+func (q *Queue) attempt(ctx context.Context, p store.Pending, complete store.TxFunc) (attempted, error) {
+	c, v := p.CustomerID, p.Vendor
 	// The delivery's lines and its calls to the vendor (X-Request-Id) carry the request id
 	// of the newest update merged into it; its lines carry every one's.
 	id := newestRequestID(p.RequestIDs)
-	log = log.With().Str("request_id", id).Strs("request_ids", p.RequestIDs).Logger()
+	log := zerolog.Ctx(ctx).With().Str("request_id", id).Strs("request_ids", p.RequestIDs).Logger()
 	ctx = vendorhttp.WithRequestID(log.WithContext(ctx), id)
 	ctx, span := startDeliverySpan(ctx, p)
 	defer span.End()
@@ -75,7 +108,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	// A newer update may have reached the vendor directly since these were queued.
 	delivered, err := q.store.Delivered(ctx, c, v)
 	if err != nil {
-		return err
+		return attempted{}, err
 	}
 	fields := p.Fields.Since(delivered)
 	r := model.VendorResult{Status: model.StatusSkipped, Reason: "a newer update already delivered every field"}
@@ -94,31 +127,22 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	switch r.Status {
 	case model.StatusOK, model.StatusSkipped:
 		done, err := q.store.FinishDelivery(ctx, c, v, p.Version, fields, func(tx *sql.Tx) error {
-			return q.completeTx(ctx, tx, job, p, r)
+			return q.completeTx(ctx, tx, complete, p, r)
 		})
-		if err != nil {
-			return err
-		}
-		if !done {
-			// An update was merged in while this one was on its way: send again, now.
-			return river.JobSnooze(0)
-		}
-		return nil
+		// Not done: an update was merged in while this one was on its way.
+		return attempted{ended: done, again: !done}, err
 	case model.StatusRejected:
 		outcome(log.Warn(), v, p, r).Msg("queued delivery rejected; given up")
-		return q.giveUp(ctx, job, p, r)
+		return q.giveUp(ctx, complete, p, r)
 	}
 	if expired {
 		r.Status, r.Reason = model.StatusFailed, "time limit passed; last failure: "+r.Why()
 		outcome(log.Warn(), v, p, r).Msg("queued delivery failed past its time limit; given up")
-		return q.giveUp(ctx, job, p, r)
-	}
-	if err := q.store.NoteAttempt(ctx, c, v, r.Why()); err != nil {
-		log.Error().Err(err).Str("vendor", string(v)).Msg("note delivery attempt")
+		return q.giveUp(ctx, complete, p, r)
 	}
 	delay := q.retryDelay(p.Attempts)
 	outcome(log.Warn(), v, p, r).Dur("retry_in", delay).Msg("queued delivery failed; will retry")
-	return river.JobSnooze(delay)
+	return attempted{retryIn: delay, reason: r.Why()}, nil
 }
 
 // outcome adds to ev what one attempt of a queued delivery to vendor v came to: its status,
@@ -166,27 +190,26 @@ func loggedCustomerID(id string) string {
 	return local + "***@" + domain
 }
 
-// giveUp removes the delivery tried (tried.Version), completes its job and records why, all
-// in one transaction. When an update was merged in meanwhile, nothing is removed and the
+// giveUp removes the delivery tried (tried.Version) and records why, running complete in
+// the same transaction. When an update was merged in meanwhile, nothing is removed and the
 // newer data is tried at once, with its own time limit.
-func (q *Queue) giveUp(ctx context.Context, job *river.Job[deliverArgs], tried store.Pending, r model.VendorResult) error {
-	_, _, err := q.store.DropDelivery(ctx, job.Args.CustomerID, job.Args.Vendor, tried.Version, func(tx *sql.Tx, _ store.Pending, found bool) error {
+func (q *Queue) giveUp(ctx context.Context, complete store.TxFunc, tried store.Pending, r model.VendorResult) (attempted, error) {
+	_, _, err := q.store.DropDelivery(ctx, tried.CustomerID, tried.Vendor, tried.Version, func(tx *sql.Tx, _ store.Pending, found bool) error {
 		if !found {
-			return completeJob(ctx, tx, job)
+			return runTx(tx, complete)
 		}
-		return q.completeTx(ctx, tx, job, tried, r)
+		return q.completeTx(ctx, tx, complete, tried, r)
 	})
 	if errors.Is(err, store.ErrVersionMoved) {
-		return river.JobSnooze(0)
+		return attempted{again: true}, nil
 	}
-	return err
+	return attempted{ended: true}, err
 }
 
-// completeTx completes the running job and records the delivery's outcome in tx, the
-// transaction that removes its pending row: the row, the job and the audit trail change
-// together.
-func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs], p store.Pending, r model.VendorResult) error {
-	if err := completeJob(ctx, tx, job); err != nil {
+// completeTx runs complete and records the delivery's outcome in tx, the transaction that
+// removes its pending row: the row, the job and the audit trail change together.
+func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, complete store.TxFunc, p store.Pending, r model.VendorResult) error {
+	if err := runTx(tx, complete); err != nil {
 		return err
 	}
 	if err := q.store.EndDeliveryTx(ctx, tx, p, r, q.now()); err != nil {
@@ -195,8 +218,16 @@ func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, job *river.Job[deliv
 	return q.store.RecordEventTx(ctx, tx, q.sender.QueuedEvent(queued(p, p.Fields), r, q.now()))
 }
 
+// runTx runs fn in tx; a nil fn runs nothing.
+func runTx(tx *sql.Tx, fn store.TxFunc) error {
+	if fn == nil {
+		return nil
+	}
+	return fn(tx)
+}
+
 // completeJob marks the running job completed in tx, the store's transaction.
-func completeJob(ctx context.Context, tx *sql.Tx, job *river.Job[deliverArgs]) error {
+func completeJob[A river.JobArgs](ctx context.Context, tx *sql.Tx, job *river.Job[A]) error {
 	_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job)
 	return err
 }

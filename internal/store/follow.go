@@ -477,7 +477,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id string, now time.Time, max
 		for i, u := range ended.UpdateIDs {
 			origins[i] = model.Origin{UpdateID: u}
 		}
-		p, err := s.queueTx(ctx, tx, ended.CustomerID, ended.Vendor, fields, origins, ended.DeliveryID, now, maxAge)
+		p, err := s.queueTx(ctx, tx, ended.CustomerID, ended.Vendor, fields, origins, ended.DeliveryID, now, maxAge, nil)
 		if errors.Is(err, ErrSuperseded) {
 			return model.ErrDeliverySuperseded
 		}

@@ -45,6 +45,25 @@ type groupOp struct {
 type batch struct {
 	tx   *sql.Tx
 	jobs map[*Jobs][]Job
+	// batchJobs is the job each queue inserted to own the batch's deliveries due now.
+	batchJobs map[*Jobs]int64
+}
+
+// batchJob answers the job that owns the deliveries due now that the batch's writes make
+// for js's queue, inserting it with the first.
+func (b *batch) batchJob(ctx context.Context, js *Jobs) (int64, error) {
+	if id, ok := b.batchJobs[js]; ok {
+		return id, nil
+	}
+	id, err := js.InsertBatch(ctx, b.tx)
+	if err != nil {
+		return 0, err
+	}
+	if b.batchJobs == nil {
+		b.batchJobs = map[*Jobs]int64{}
+	}
+	b.batchJobs[js] = id
+	return id, nil
 }
 
 // insertJobs has js's jobs inserted with the batch's.

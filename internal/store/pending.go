@@ -33,6 +33,10 @@ type Pending struct {
 	ExpiresAt time.Time
 	Attempts  int
 	LastError string
+	// BatchJob is the queue job that owns the delivery, one job for the deliveries of many
+	// updates not tried yet (BatchOwner); 0: the delivery's own job, one per customer and
+	// vendor, sends it. Only the owner sends a delivery, so two jobs never send one at once.
+	BatchJob int64
 }
 
 // ErrSuperseded is QueueDelivery's answer when every field it was given is older than what
@@ -47,10 +51,14 @@ var ErrVersionMoved = errors.New("store: an update was merged into the delivery 
 // a pending row and its job are written, or removed, together.
 type TxFunc func(tx *sql.Tx) error
 
+// BatchOwner answers the job that owns a delivery made now for a vendor (Pending's
+// BatchJob), inserting it if need be; 0: the delivery gets a job of its own.
+type BatchOwner func(vendor model.Vendor) (int64, error)
+
 // maxRequestIDs is how many request ids a pending delivery keeps for its audit event.
 const maxRequestIDs = 50
 
-const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error, delivery_id, update_ids, trace_parents"
+const pendingColumns = "customer_id, vendor, fields, request_ids, version, queued_at, expires_at, attempts, last_error, delivery_id, update_ids, trace_parents, COALESCE(batch_job_id, 0)"
 
 // QueueDelivery merges fields into the customer's pending delivery for vendor, creating it
 // when none waits, and runs then in the same transaction (the queue makes sure of a job
@@ -63,7 +71,7 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 	var p Pending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = s.queueTx(ctx, tx, customerID, vendor, fields, []model.Origin{origin}, "", now, maxAge)
+		p, err = s.queueTx(ctx, tx, customerID, vendor, fields, []model.Origin{origin}, "", now, maxAge, nil)
 		if err != nil {
 			return err
 		}
@@ -83,8 +91,9 @@ func (s *Store) QueueDelivery(ctx context.Context, customerID string, vendor mod
 // the rows made or locked, and read; the merged rows written. A row made is named id (one
 // vendor only: an operator's retry keeps its delivery's id) or a new UUIDv7; each origin's
 // request and update ids are noted. A vendor whose every field is older than what it
-// received is left out of the answer.
-func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration) (map[model.Vendor]Pending, error) {
+// received is left out of the answer. A row made is owned by the job own answers for its
+// vendor (BatchOwner; 0 or a nil own: by its own job); a row that waited keeps its owner.
+func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, vendors []model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration, own BatchOwner) (map[model.Vendor]Pending, error) {
 	for _, v := range vendors {
 		if err := s.lockDelivery(ctx, tx, customerID, v); err != nil {
 			return nil, err
@@ -108,6 +117,11 @@ func (s *Store) queueManyTx(ctx context.Context, tx *sql.Tx, customerID string, 
 		return nil, err
 	}
 	for v, p := range rows {
+		if p.Version == 0 && own != nil { // made now: no row waited
+			if p.BatchJob, err = own(v); err != nil {
+				return nil, err
+			}
+		}
 		p.Fields = p.Fields.Merge(left[v])
 		for _, o := range origins {
 			// The newest ones: a customer updated all through a long outage must not
@@ -215,24 +229,32 @@ func (s *Store) writePendingRows(ctx context.Context, tx *sql.Tx, rows map[model
 		if err != nil {
 			return err
 		}
-		values = append(values, s.placeholders(len(args), 10))
-		args = append(args, p.CustomerID, string(p.Vendor), cols[0], cols[1], p.Version, nanos(p.ExpiresAt), cols[2], p.DeliveryID, cols[3], nanos(p.QueuedAt))
+		values = append(values, s.placeholders(len(args), 11))
+		args = append(args, p.CustomerID, string(p.Vendor), cols[0], cols[1], p.Version, nanos(p.ExpiresAt), cols[2], p.DeliveryID, cols[3], nanos(p.QueuedAt), batchJobID(p.BatchJob))
 	}
 	// On PostgreSQL every row is there (lockPendingRows) and the upsert only ever updates;
 	// on SQLite it inserts the rows lockPendingRows made in memory.
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, expires_at, update_ids, delivery_id, trace_parents, queued_at)
+		INSERT INTO pending_deliveries (customer_id, vendor, fields, request_ids, version, expires_at, update_ids, delivery_id, trace_parents, queued_at, batch_job_id)
 		VALUES `+strings.Join(values, ", ")+`
 		ON CONFLICT (customer_id, vendor) DO UPDATE SET fields = excluded.fields, request_ids = excluded.request_ids,
 			version = excluded.version, expires_at = excluded.expires_at, update_ids = excluded.update_ids,
-			delivery_id = excluded.delivery_id, trace_parents = excluded.trace_parents`, args...)
+			delivery_id = excluded.delivery_id, trace_parents = excluded.trace_parents, batch_job_id = excluded.batch_job_id`, args...)
 	return err
+}
+
+// batchJobID is a row's batch_job_id as stored: NULL for a delivery its own job sends.
+func batchJobID(job int64) any {
+	if job == 0 {
+		return nil
+	}
+	return job
 }
 
 // queueTx is QueueDelivery's work inside tx, queueManyTx for one vendor:
 // ErrSuperseded when every field is older than what the vendor received.
-func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration) (Pending, error) {
-	rows, err := s.queueManyTx(ctx, tx, customerID, []model.Vendor{vendor}, fields, origins, id, now, maxAge)
+func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, customerID string, vendor model.Vendor, fields model.PendingFields, origins []model.Origin, id string, now time.Time, maxAge time.Duration, own BatchOwner) (Pending, error) {
+	rows, err := s.queueManyTx(ctx, tx, customerID, []model.Vendor{vendor}, fields, origins, id, now, maxAge, own)
 	if err != nil {
 		return Pending{}, err
 	}
@@ -294,7 +316,7 @@ func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
 	var p Pending
 	var vendor, fields, ids, updates, traces string
 	var queued, expires int64
-	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates, &traces); err != nil {
+	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates, &traces, &p.BatchJob); err != nil {
 		return Pending{}, err
 	}
 	if err := json.Unmarshal([]byte(updates), &p.UpdateIDs); err != nil {
@@ -450,18 +472,19 @@ func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model
 }
 
 // FinishIfNothingPending runs then in a transaction that finds no pending delivery for the
-// customer at vendor, and answers true, running nothing, when one waits after all. A job
-// that found nothing to send completes through it, so a delivery queued meanwhile is never
-// left behind a job that already finished.
+// customer at vendor that its own job sends (one a batch's job owns is that job's), and
+// answers true, running nothing, when one waits after all. A job that found nothing to
+// send completes through it, so a delivery queued meanwhile is never left behind a job
+// that already finished.
 func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (bool, error) {
 	var waiting bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
 			return err
 		}
-		_, err := s.lockPending(ctx, tx, customerID, vendor)
+		p, err := s.lockPending(ctx, tx, customerID, vendor)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, sql.ErrNoRows), err == nil && p.BatchJob != 0:
 			return then(tx)
 		case err != nil:
 			return err
@@ -512,4 +535,69 @@ func (s *Store) recordUpdateTx(ctx context.Context, tx *sql.Tx, e model.AuditEve
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// BatchDeliveries answers up to limit of the deliveries the batch job job owns.
+func (s *Store) BatchDeliveries(ctx context.Context, job int64, limit int) ([]Pending, error) {
+	var out []Pending
+	err := eachRow(ctx, s.r, `SELECT `+pendingColumns+` FROM pending_deliveries WHERE batch_job_id = $1 ORDER BY customer_id, vendor LIMIT $2`, []any{job, limit}, func(rows *sql.Rows) error {
+		p, err := scanPending(rows)
+		out = append(out, p)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read a batch's deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// FinishBatch runs then in a transaction that finds no delivery the batch job job owns,
+// and answers true, running nothing, when one is still owned. The job completes through
+// it: it never finishes while a delivery it owns waits.
+func (s *Store) FinishBatch(ctx context.Context, job int64, then TxFunc) (bool, error) {
+	var waiting bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pending_deliveries WHERE batch_job_id = $1 LIMIT 1`, job).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return then(tx)
+		case err != nil:
+			return err
+		}
+		waiting = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: finish a batch: %w", err)
+	}
+	return waiting, nil
+}
+
+// HandOver gives a delivery the batch job job owns, tried at version and failed for
+// reason, to a job of its own, which then has its retries: the attempt is counted, and
+// then (which inserts that job) runs in the same transaction. It answers false, changing
+// nothing, when the delivery moved meanwhile (an update merged in: the batch's job sends
+// it again; or it ended).
+func (s *Store) HandOver(ctx context.Context, customerID string, vendor model.Vendor, job, version int64, reason string, then TxFunc) (bool, error) {
+	var moved bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE pending_deliveries SET batch_job_id = NULL, attempts = attempts + 1, last_error = $5
+			WHERE customer_id = $1 AND vendor = $2 AND batch_job_id = $3 AND version = $4`, customerID, string(vendor), job, version, reason)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			moved = true
+			return err
+		}
+		return then(tx)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: hand a delivery over: %w", err)
+	}
+	return !moved, nil
 }

@@ -46,6 +46,10 @@ func (s *Store) Recall(ctx context.Context, customerID string) (model.VendorRefs
 type Jobs struct {
 	// Insert makes sure, in tx, of a job for each of jobs (one per customer and vendor).
 	Insert func(ctx context.Context, tx *sql.Tx, jobs []Job) error
+	// InsertBatch inserts, in tx, one job that sends every delivery it owns (Pending's
+	// BatchJob), and answers its id. The deliveries due at once that a batch of updates
+	// makes are all owned by one such job; nil: each gets a job of its own.
+	InsertBatch func(ctx context.Context, tx *sql.Tx) (int64, error)
 	// MaxAge is a queued delivery's time limit, counted from its newest update.
 	MaxAge time.Duration
 	Now    func() time.Time
@@ -119,13 +123,24 @@ func (s *Store) queueItemsTx(ctx context.Context, b *batch, w model.UpdateWrites
 	}
 	// Locked in one order, so two such transactions never wait on each other the other way.
 	slices.Sort(vendors)
-	queued, err := s.queueManyTx(ctx, b.tx, w.CustomerID, vendors, w.Fields, []model.Origin{w.Origin}, "", jobs.Now(), jobs.MaxAge)
+	now := jobs.Now()
+	// A delivery made now and due now is owned by the batch's one job; one due later (a
+	// first retry) waits for a job of its own, whose retries it then has.
+	own := func(v model.Vendor) (int64, error) {
+		if jobs.InsertBatch == nil || at[v].After(now) {
+			return 0, nil
+		}
+		return b.batchJob(ctx, jobs)
+	}
+	queued, err := s.queueManyTx(ctx, b.tx, w.CustomerID, vendors, w.Fields, []model.Origin{w.Origin}, "", now, jobs.MaxAge, own)
 	if err != nil {
 		return nil, err
 	}
 	until := make(map[model.Vendor]time.Time, len(queued))
 	for _, v := range slices.Sorted(maps.Keys(queued)) {
-		b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
+		if queued[v].BatchJob == 0 { // a batch's job, live while it owns the row, sends it
+			b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
+		}
 		until[v] = queued[v].ExpiresAt
 	}
 	return until, nil

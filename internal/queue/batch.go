@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/customergateway/gateway/internal/store"
+)
+
+// batchArgs is a River job that sends every delivery it owns (store.Pending's BatchJob):
+// those due at once that one group-committed batch of updates made, which would otherwise
+// each be a job of their own, inserted, fetched and completed one by one. The job holds no
+// data: the rows name it. A delivery it cannot send is handed to a job of its own
+// (deliverArgs), which has its retries; the job completes once it owns nothing.
+type batchArgs struct{}
+
+func (batchArgs) Kind() string { return "vendor_delivery_batch" }
+
+// batchRead bounds the deliveries a batch's job reads at once: a batch holds at most 64
+// updates' (store's maxBatch), a few per vendor.
+const batchRead = 256
+
+type batchWorker struct {
+	river.WorkerDefaults[batchArgs]
+	q *Queue
+}
+
+// NextRetry spaces the runs of a batch's job that failed (the store did not answer) by the
+// queue's backoff, as for any delivery's job.
+func (w *batchWorker) NextRetry(job *river.Job[batchArgs]) time.Time {
+	return w.q.now().Add(w.q.retryDelay(len(job.Errors) + 1))
+}
+
+// Timeout is a run's limit: it starts attempts for SendTimeout (batchBudget), and the last
+// ones started take up to SendTimeout more.
+func (w *batchWorker) Timeout(*river.Job[batchArgs]) time.Duration {
+	return batchJobTimeout(w.q.cfg.SendTimeout)
+}
+
+func batchJobTimeout(send time.Duration) time.Duration { return 2*send + 5*time.Second }
+
+// Work sends the deliveries the job owns, a few at once (sendSlot), until it owns none and
+// completes, or its time to start attempts is out: then it runs again at once, so that no
+// run outlasts its timeout, nor the time after which River takes a running job for one
+// whose process died and hands it to another.
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error {
+	q := w.q
+	log := q.log.With().Int64("job", job.ID).Logger()
+	budget := time.Now().Add(q.cfg.SendTimeout) // wall time: River's limits are
+	for time.Now().Before(budget) {
+		ps, err := q.store.BatchDeliveries(ctx, job.ID, batchRead)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			waiting, err := q.store.FinishBatch(ctx, job.ID, func(tx *sql.Tx) error { return completeJob(ctx, tx, job) })
+			if err != nil || !waiting {
+				return err
+			}
+			continue
+		}
+		if err := q.sendOwned(ctx, log, job.ID, ps, budget); err != nil {
+			return err
+		}
+	}
+	return river.JobSnooze(0)
+}
+
+// sendOwned attempts each of ps, owned by the batch job job, a few at once, starting none
+// after budget, and answers when all it started have ended.
+func (q *Queue) sendOwned(ctx context.Context, log zerolog.Logger, job int64, ps []store.Pending, budget time.Time) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		if !time.Now().Before(budget) {
+			break
+		}
+		release, err := q.sendSlot(ctx)
+		if err != nil {
+			errs[i] = err
+			break
+		}
+		wg.Go(func() {
+			defer release()
+			plog := log.With().Str("customer_id", loggedCustomerID(p.CustomerID)).Logger()
+			errs[i] = q.attemptOwned(plog.WithContext(ctx), job, p)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// attemptOwned attempts p, owned by the batch job job; a failure the queue retries hands
+// p to a job of its own, first run after the backoff, in the transaction that counts the
+// attempt.
+func (q *Queue) attemptOwned(ctx context.Context, job int64, p store.Pending) error {
+	a, err := q.attempt(ctx, p, nil)
+	if err != nil || a.ended || a.again {
+		return err // again: it is still the job's, read and sent once more
+	}
+	_, err = q.store.HandOver(ctx, p.CustomerID, p.Vendor, job, p.Version, a.reason, func(tx *sql.Tx) error {
+		return q.insertJobs(ctx, tx, []store.Job{{CustomerID: p.CustomerID, Vendor: p.Vendor, At: q.now().Add(a.retryIn)}})
+	})
+	return err
+}
+
+// insertBatch inserts, in tx, a batch's job, and answers its id.
+func (q *Queue) insertBatch(ctx context.Context, tx *sql.Tx) (int64, error) {
+	res, err := q.client.InsertTx(ctx, tx, batchArgs{}, &river.InsertOpts{MaxAttempts: maxAttempts})
+	if err != nil {
+		return 0, err
+	}
+	return res.Job.ID, nil
+}
+
+// sendSlot waits for one of the Workers deliveries a process sends at once, and answers
+// the function that gives it back.
+func (q *Queue) sendSlot(ctx context.Context) (func(), error) {
+	select {
+	case q.sends <- struct{}{}:
+		return func() { <-q.sends }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,176 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/customergateway/gateway/internal/model"
+	"github.com/customergateway/gateway/internal/vendorsim"
+)
+
+// writeAsync writes an update of customer as the gateway does for Prefer: respond-async:
+// its delivery to LadiFlow queued, due now, with the update's record.
+func (b *bench) writeAsync(q *Queue, customer, body string, seq int64) {
+	b.t.Helper()
+	var u model.CustomerUpdate
+	if err := json.Unmarshal([]byte(body), &u); err != nil {
+		b.t.Fatal(err)
+	}
+	fields, err := model.QueuedFields(u, seq)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	w := model.UpdateWrites{CustomerID: customer, Queue: []model.QueueItem{{Vendor: ladiFlow, At: time.Now()}}, Fields: fields,
+		Origin: model.Origin{RequestID: fmt.Sprintf("req-%d", seq)},
+		Record: func(model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
+			return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: customer},
+				model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: customer}}, nil
+		}}
+	if _, err := q.WriteUpdate(b.t.Context(), w); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// jobs lists q's jobs of kind in states.
+func (b *bench) jobs(q *Queue, kind string, states ...rivertype.JobState) []*rivertype.JobRow {
+	b.t.Helper()
+	params := river.NewJobListParams().Kinds(kind).First(1000)
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
+	res, err := q.client.JobList(b.t.Context(), params)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return res.Jobs
+}
+
+// Updates queued at once, due now, are sent by their batches' jobs: one job per batch,
+// named by every delivery it owns, none of their own; each completes once it has sent
+// all it owns.
+func TestDeliveriesDueNowAreSentByTheirBatchsJob(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		const n = 6
+		customers := make([]string, n)
+		for i := range customers {
+			customers[i] = fmt.Sprintf("c-%d", i)
+		}
+		b.refs(customers...)
+		q, start := b.heldQueue(b.store, testConfig())
+		var wg sync.WaitGroup
+		for i, c := range customers {
+			wg.Go(func() { b.writeAsync(q, c, fmt.Sprintf(`{"email":"a%d@example.com"}`, i), int64(i+1)) })
+		}
+		wg.Wait()
+		owners := map[int64]bool{}
+		for _, c := range customers {
+			p, ok, err := b.store.PendingDelivery(t.Context(), c, ladiFlow)
+			if err != nil || !ok || p.BatchJob == 0 {
+				t.Fatalf("%s's delivery: %+v %v %v, want one a batch's job owns", c, p, ok, err)
+			}
+			owners[p.BatchJob] = true
+		}
+		batches := b.jobs(q, batchArgs{}.Kind())
+		if len(batches) != len(owners) || len(b.jobs(q, deliverArgs{}.Kind())) != 0 {
+			t.Fatalf("%d batch jobs for %d owners, and deliveries' own jobs: want one per owner, none of their own", len(batches), len(owners))
+		}
+		for _, j := range batches {
+			if !owners[j.ID] {
+				t.Fatalf("batch job %d owns nothing", j.ID)
+			}
+		}
+		start()
+		b.drained(waitLimit)
+		for i, c := range customers {
+			if got := b.ladiflow(c)["email"]; got != fmt.Sprintf("a%d@example.com", i) {
+				t.Errorf("LadiFlow holds %v for %s", got, c)
+			}
+			if evs := b.deliveryEvents(c); len(evs) != 1 {
+				t.Errorf("%s: %d delivery events, want 1", c, len(evs))
+			}
+		}
+		b.settled(q)
+		if done := b.jobs(q, batchArgs{}.Kind(), rivertype.JobStateCompleted); len(done) != len(owners) {
+			t.Fatalf("%d batch jobs completed, want %d", len(done), len(owners))
+		}
+	})
+}
+
+// A delivery a batch's job could not send is handed to a job of its own, which retries it
+// with the queue's backoff until the vendor is back; the batch's job completes meanwhile.
+func TestDeliveryABatchCouldNotSendIsRetriedByItsOwnJob(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		q := b.oneCustomer(vendorsim.Fault{Mode: vendorsim.ModeHTTP500, Count: -1})
+		b.writeAsync(q, "c-1", `{"email":"a@example.com"}`, 1)
+		b.refused(2) // the batch's attempt, then its own job's first
+		b.waitFor(waitLimit, "the batch's job still live", func() bool {
+			return len(b.jobs(q, batchArgs{}.Kind(), rivertype.JobStateCompleted)) == 1
+		})
+		p, ok, err := b.store.PendingDelivery(t.Context(), "c-1", ladiFlow)
+		if err != nil || !ok || p.BatchJob != 0 || p.Attempts < 1 {
+			t.Fatalf("c-1's delivery: %+v %v %v, want it its own job's, its attempts counted", p, ok, err)
+		}
+		b.sim.SetFault(ladiFlow, vendorsim.Fault{})
+		b.drained(waitLimit)
+		if got := b.ladiflow("c-1")["email"]; got != "a@example.com" {
+			t.Fatalf("LadiFlow holds %v", got)
+		}
+		b.settled(q)
+	})
+}
+
+// An update merged into a delivery while its batch's job is sending it is sent too, by
+// the same job (none is inserted for it), after the first: the newest wins.
+func TestUpdateMergedWhileABatchSendsIsSentToo(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.gate.hold()
+		q := b.oneCustomer(vendorsim.Fault{})
+		b.writeAsync(q, "c-1", `{"email":"first@example.com"}`, 1)
+		release := b.onTheWire()
+		b.writeAsync(q, "c-1", `{"email":"second@example.com"}`, 2)
+		if n := len(b.jobs(q, deliverArgs{}.Kind())) + len(b.jobs(q, batchArgs{}.Kind())); n != 1 {
+			t.Fatalf("%d jobs, want the batch's one", n)
+		}
+		release()
+		b.drained(waitLimit)
+		if got := b.ladiflow("c-1")["email"]; got != "second@example.com" {
+			t.Fatalf("LadiFlow holds %v, want the second email", got)
+		}
+		if got := len(b.sim.Received(ladiFlow)); got != 2 {
+			t.Fatalf("LadiFlow received %d requests, want the first update's, then the second's", got)
+		}
+	})
+}
+
+// A delivery's own job, inserted for a delivery a batch's job owns (a request whose
+// attempt failed merged into it), sends nothing: the batch's job sends it, once.
+func TestOwnJobLeavesWhatABatchOwns(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		b.refs("c-1")
+		q, start := b.heldQueue(b.store, testConfig())
+		b.writeAsync(q, "c-1", `{"email":"first@example.com"}`, 1)
+		b.enqueue(q, "c-1", `{"email":"second@example.com"}`, 2)
+		if n := len(b.jobs(q, deliverArgs{}.Kind())); n != 1 {
+			t.Fatalf("%d own jobs, want the enqueue's", n)
+		}
+		start()
+		b.drained(waitLimit)
+		b.settled(q)
+		if got := b.ladiflow("c-1")["email"]; got != "second@example.com" {
+			t.Fatalf("LadiFlow holds %v, want the second email", got)
+		}
+		if got := len(b.sim.Received(ladiFlow)); got != 1 {
+			t.Fatalf("LadiFlow received %d requests, want one, the batch's", got)
+		}
+	})
+}
