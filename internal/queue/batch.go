@@ -37,23 +37,26 @@ func (w *batchWorker) NextRetry(job *river.Job[batchArgs]) time.Time {
 	return w.q.now().Add(w.q.retryDelay(len(job.Errors) + 1))
 }
 
-// Timeout is a run's limit: it starts attempts for SendTimeout (batchBudget), and the last
-// ones started take up to SendTimeout more.
+// batchBudget is how long one run of a batch's job starts attempts (Queue's batchBudget,
+// which tests shorten); the rest of what it owns is sent by its next run, at once.
+const batchBudget = 10 * time.Second
+
+// Timeout is a run's limit: it starts attempts for batchBudget, and the last ones started
+// take up to SendTimeout more. It stays below River's RescueStuckJobsAfter (SendTimeout +
+// 30 s), past which a running job counts as one whose process died.
 func (w *batchWorker) Timeout(*river.Job[batchArgs]) time.Duration {
-	return batchJobTimeout(w.q.cfg.SendTimeout)
+	return w.q.cfg.SendTimeout + w.q.batchBudget + 5*time.Second
 }
 
-func batchJobTimeout(send time.Duration) time.Duration { return 2*send + 5*time.Second }
-
 // Work sends the deliveries the job owns, a few at once (sendSlot), until it owns none and
-// completes, or its time to start attempts is out: then it runs again at once, so that no
-// run outlasts its timeout, nor the time after which River takes a running job for one
-// whose process died and hands it to another.
+// completes, or its time to start attempts is out (batchBudget): then it runs again at
+// once, so that no run outlasts its timeout, nor the time after which River takes a
+// running job for one whose process died and hands it to another.
 func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error {
 	q := w.q
 	log := q.log.With().Int64("job", job.ID).Logger()
-	budget := time.Now().Add(q.cfg.SendTimeout) // wall time: River's limits are
-	for time.Now().Before(budget) {
+	budget := time.Now().Add(q.batchBudget) // wall time, as River's limits are
+	for {
 		ps, err := q.store.BatchDeliveries(ctx, job.ID, batchRead)
 		if err != nil {
 			return err
@@ -68,17 +71,20 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error
 		if err := q.sendOwned(ctx, log, job.ID, ps, budget); err != nil {
 			return err
 		}
+		if !time.Now().Before(budget) {
+			return river.JobSnooze(0)
+		}
 	}
-	return river.JobSnooze(0)
 }
 
 // sendOwned attempts each of ps, owned by the batch job job, a few at once, starting none
-// after budget, and answers when all it started have ended.
+// but the first after budget (each run gets on), and answers when all it started have
+// ended.
 func (q *Queue) sendOwned(ctx context.Context, log zerolog.Logger, job int64, ps []store.Pending, budget time.Time) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(ps))
 	for i, p := range ps {
-		if !time.Now().Before(budget) {
+		if i > 0 && !time.Now().Before(budget) {
 			break
 		}
 		release, err := q.sendSlot(ctx)

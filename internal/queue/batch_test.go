@@ -174,3 +174,56 @@ func TestOwnJobLeavesWhatABatchOwns(t *testing.T) {
 		}
 	})
 }
+
+// A batch's job out of time to start attempts runs again at once with what it still owns,
+// and gets on each run: here each run may start one attempt only, and every delivery of a
+// job that owns several still goes out.
+func TestBatchsJobOutOfTimeRunsAgain(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		q, start := b.heldQueue(b.store, testConfig())
+		q.batchBudget = 0
+		// Updates written at once share a batch when they meet in the committer: written
+		// until one job owns several.
+		var customers []string
+		for round := 0; round < 20 && mostOwned(b, customers) < 2; round++ {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				c := fmt.Sprintf("c-%d-%d", round, i)
+				customers = append(customers, c)
+				b.refs(c)
+				wg.Go(func() { b.writeAsync(q, c, fmt.Sprintf(`{"email":"%s@example.com"}`, c), 1) })
+			}
+			wg.Wait()
+		}
+		if n := mostOwned(b, customers); n < 2 {
+			t.Fatalf("no batch's job owns more than %d deliveries", n)
+		}
+		start()
+		b.drained(waitLimit)
+		for _, c := range customers {
+			if got := b.ladiflow(c)["email"]; got != c+"@example.com" {
+				t.Errorf("LadiFlow holds %v for %s", got, c)
+			}
+		}
+		b.settled(q)
+	})
+}
+
+// mostOwned answers the most of customers' waiting deliveries one batch's job owns.
+func mostOwned(b *bench, customers []string) int {
+	b.t.Helper()
+	owned := map[int64]int{}
+	most := 0
+	for _, c := range customers {
+		p, ok, err := b.store.PendingDelivery(b.t.Context(), c, ladiFlow)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if ok && p.BatchJob != 0 {
+			owned[p.BatchJob]++
+			most = max(most, owned[p.BatchJob])
+		}
+	}
+	return most
+}

@@ -73,6 +73,8 @@ type Queue struct {
 	// sends holds a token for each delivery being sent: at most Workers at once, whether
 	// their jobs are their own or a batch's.
 	sends chan struct{}
+	// batchBudget is how long one run of a batch's job starts attempts (batchBudget).
+	batchBudget time.Duration
 	// stopPurge ends the retention purge Start began; purged is closed when it has.
 	stopPurge context.CancelFunc
 	purged    chan struct{}
@@ -101,7 +103,7 @@ const maxAttempts = math.MaxInt16
 
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
 func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
-	q := &Queue{cfg: cfg, store: st, log: log, now: time.Now, sends: make(chan struct{}, max(cfg.Workers, 1))}
+	q := &Queue{cfg: cfg, store: st, log: log, now: time.Now, sends: make(chan struct{}, max(cfg.Workers, 1)), batchBudget: batchBudget}
 	q.jobs = &store.Jobs{Insert: q.insertJobs, InsertBatch: q.insertBatch, MaxAge: cfg.MaxAge, Now: func() time.Time { return q.now() }}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {
@@ -124,10 +126,10 @@ func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
 		// held a process to about Workers deliveries per 100ms while draining a backlog.
 		FetchCooldown: min(cfg.PollInterval, 5*time.Millisecond),
 		// The worker's own deadline (SendTimeout) ends a delivery first; River's is the
-		// backstop (a batch's job has a longer one). A job still "running" after the
-		// longest, whose process died, is handed to a live process again.
+		// backstop (a batch's job has a longer one, batchWorker.Timeout). A job still
+		// "running" after that, whose process died, is handed to a live process again.
 		JobTimeout:           cfg.SendTimeout + 5*time.Second,
-		RescueStuckJobsAfter: batchJobTimeout(cfg.SendTimeout) + 25*time.Second,
+		RescueStuckJobsAfter: cfg.SendTimeout + 30*time.Second,
 		MaxAttempts:          maxAttempts,
 		// Every process polls: PostgreSQL through database/sql has no LISTEN, and River's
 		// SQLite listener would poll a table every 50ms through the single writer.
