@@ -4,10 +4,14 @@
 //
 // The jobs run on River (riverqueue/river) over the store's own database. The data to send
 // is not in the job: it is the store's pending row for the customer and vendor, into which
-// every queued update is merged, newest value first. A job only says "send what waits for
-// this customer at this vendor", is unique per customer and vendor, and is completed in the
-// transaction that removes the row, so a row never waits without a job and a job never
-// finishes while something newer waits.
+// every queued update is merged, newest value first. A row has one owner, the only job that
+// sends it. A delivery's own job only says "send what waits for this customer at this
+// vendor", is unique per customer and vendor, and is completed in the transaction that
+// removes the row, so a row never waits without a job and a job never finishes while
+// something newer waits. The rows that one group-committed batch of updates makes to be
+// sent at once are owned by one job for the batch instead (batch.go), which completes in a
+// transaction that finds it owns none, and hands a row it could not send to the row's own
+// job.
 package queue
 
 import (
