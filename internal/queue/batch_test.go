@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -18,15 +17,7 @@ import (
 // its delivery to LadiFlow queued, due now, with the update's record.
 func (b *bench) writeAsync(q *Queue, customer, body string, seq int64) {
 	b.t.Helper()
-	var u model.CustomerUpdate
-	if err := json.Unmarshal([]byte(body), &u); err != nil {
-		b.t.Fatal(err)
-	}
-	fields, err := model.QueuedFields(u, seq)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	w := model.UpdateWrites{CustomerID: customer, Queue: []model.QueueItem{{Vendor: ladiFlow, At: time.Now()}}, Fields: fields,
+	w := model.UpdateWrites{CustomerID: customer, Queue: []model.QueueItem{{Vendor: ladiFlow, At: time.Now()}}, Fields: b.fields(body, seq),
 		Origin: model.Origin{RequestID: fmt.Sprintf("req-%d", seq)},
 		Record: func(model.UpdateWritten) (model.AuditEvent, model.UpdateRecord, map[model.Vendor]model.PendingFields) {
 			return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: customer},

@@ -112,7 +112,8 @@ func (b *bench) heldQueue(st *store.Store, cfg Config) (*Queue, func()) {
 	}
 }
 
-func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
+// fields is the update body as queued, stamped seq.
+func (b *bench) fields(body string, seq int64) model.PendingFields {
 	b.t.Helper()
 	var u model.CustomerUpdate
 	if err := json.Unmarshal([]byte(body), &u); err != nil {
@@ -122,7 +123,12 @@ func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if _, err := q.Enqueue(b.t.Context(), customer, ladiFlow, fields, model.Origin{RequestID: fmt.Sprintf("req-%d", seq)}, time.Now()); err != nil {
+	return fields
+}
+
+func (b *bench) enqueue(q *Queue, customer, body string, seq int64) {
+	b.t.Helper()
+	if _, err := q.Enqueue(b.t.Context(), customer, ladiFlow, b.fields(body, seq), model.Origin{RequestID: fmt.Sprintf("req-%d", seq)}, time.Now()); err != nil {
 		b.t.Fatal(err)
 	}
 }

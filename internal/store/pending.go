@@ -477,25 +477,34 @@ func (s *Store) NoteAttempt(ctx context.Context, customerID string, vendor model
 // send completes through it, so a delivery queued meanwhile is never left behind a job
 // that already finished.
 func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, vendor model.Vendor, then TxFunc) (bool, error) {
-	var waiting bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	waiting, err := s.finishIfNone(ctx, func(tx *sql.Tx) (bool, error) {
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
-			return err
+			return false, err
 		}
 		p, err := s.lockPending(ctx, tx, customerID, vendor)
-		switch {
-		case errors.Is(err, sql.ErrNoRows), err == nil && p.BatchJob != 0:
-			return then(tx)
-		case err != nil:
-			return err
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
 		}
-		waiting = true
-		return nil
-	})
+		return err == nil && p.BatchJob == 0, err
+	}, then)
 	if err != nil {
 		return false, fmt.Errorf("store: finish empty delivery: %w", err)
 	}
 	return waiting, nil
+}
+
+// finishIfNone runs then in a transaction in which waits answers false, and answers true,
+// running nothing, when it answers true: how a job that found nothing of its own completes.
+func (s *Store) finishIfNone(ctx context.Context, waits func(tx *sql.Tx) (bool, error), then TxFunc) (bool, error) {
+	var waiting bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if waiting, err = waits(tx); err != nil || waiting {
+			return err
+		}
+		return then(tx)
+	})
+	return waiting, err
 }
 
 // Delivered answers what the vendor already received from the gateway for the customer.
@@ -555,19 +564,14 @@ func (s *Store) BatchDeliveries(ctx context.Context, job int64, limit int) ([]Pe
 // and answers true, running nothing, when one is still owned. The job completes through
 // it: it never finishes while a delivery it owns waits.
 func (s *Store) FinishBatch(ctx context.Context, job int64, then TxFunc) (bool, error) {
-	var waiting bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	waiting, err := s.finishIfNone(ctx, func(tx *sql.Tx) (bool, error) {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pending_deliveries WHERE batch_job_id = $1 LIMIT 1`, job).Scan(&one)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return then(tx)
-		case err != nil:
-			return err
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
 		}
-		waiting = true
-		return nil
-	})
+		return err == nil, err
+	}, then)
 	if err != nil {
 		return false, fmt.Errorf("store: finish a batch: %w", err)
 	}
