@@ -23,7 +23,7 @@ type batchArgs struct{}
 func (batchArgs) Kind() string { return "vendor_delivery_batch" }
 
 // batchRead bounds the deliveries a batch's job reads at once: a batch holds at most 64
-// updates' (store's maxBatch), a few per vendor.
+// updates (store's maxBatch), each queued at one row per vendor.
 const batchRead = 256
 
 type batchWorker struct {
@@ -110,7 +110,7 @@ func (q *Queue) attemptOwned(ctx context.Context, job int64, p store.Pending) er
 	if err != nil || a.ended || a.again {
 		return err // again: it is still the job's, read and sent once more
 	}
-	_, err = q.store.HandOver(ctx, p.CustomerID, p.Vendor, job, p.Version, a.reason, func(tx *sql.Tx) error {
+	_, err = q.store.GiveToOwnJob(ctx, p.CustomerID, p.Vendor, job, p.Version, a.reason, func(tx *sql.Tx) error {
 		return q.insertJobs(ctx, tx, []store.Job{{CustomerID: p.CustomerID, Vendor: p.Vendor, At: q.now().Add(a.retryIn)}})
 	})
 	return err

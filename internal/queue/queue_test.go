@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
@@ -222,11 +221,7 @@ func (b *bench) settled(q *Queue) {
 	live := []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 		rivertype.JobStateRetryable, rivertype.JobStateScheduled}
 	b.waitFor(waitLimit, "a delivery job is still live", func() bool {
-		res, err := q.client.JobList(b.t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind(), batchArgs{}.Kind()).States(live...))
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		return len(res.Jobs) == 0
+		return len(b.jobs(q, deliverArgs{}.Kind(), live...))+len(b.jobs(q, batchArgs{}.Kind(), live...)) == 0
 	})
 }
 

@@ -42,7 +42,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	if err != nil {
 		return err
 	}
-	if !ok || p.BatchJob != 0 {
+	if !ok || !p.OwnJobSends() {
 		// Nothing waits for this job (another path finished it, or a batch's job owns what
 		// waits). Complete in a transaction that still finds nothing: a delivery queued
 		// while this job ran must keep a live job.

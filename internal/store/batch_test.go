@@ -142,10 +142,10 @@ func TestABatchsJobHandsOverWhatFailed(t *testing.T) {
 		if waiting, err := s.FinishBatch(ctx, p.BatchJob, func(*sql.Tx) error { ran = true; return nil }); err != nil || !waiting || ran {
 			t.Fatalf("finish job 101 owning c-1: waiting %v, ran %v, %v", waiting, ran, err)
 		}
-		if handed, err := s.HandOver(ctx, "c-1", ladiFlow, p.BatchJob, p.Version-1, "boom", func(*sql.Tx) error { ran = true; return nil }); err != nil || handed || ran {
+		if handed, err := s.GiveToOwnJob(ctx, "c-1", ladiFlow, p.BatchJob, p.Version-1, "boom", func(*sql.Tx) error { ran = true; return nil }); err != nil || handed || ran {
 			t.Fatalf("hand over an older version: handed %v, ran %v, %v", handed, ran, err)
 		}
-		if handed, err := s.HandOver(ctx, "c-1", ladiFlow, p.BatchJob, p.Version, "boom", func(*sql.Tx) error { ran = true; return nil }); err != nil || !handed || !ran {
+		if handed, err := s.GiveToOwnJob(ctx, "c-1", ladiFlow, p.BatchJob, p.Version, "boom", func(*sql.Tx) error { ran = true; return nil }); err != nil || !handed || !ran {
 			t.Fatalf("hand over: handed %v, ran %v, %v", handed, ran, err)
 		}
 		if got := pendingOf(t, s, "c-1"); got.BatchJob != 0 || got.Attempts != 1 || got.LastError != "boom" || got.Version != p.Version {

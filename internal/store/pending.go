@@ -39,6 +39,9 @@ type Pending struct {
 	BatchJob int64
 }
 
+// OwnJobSends reports whether the delivery's own job sends it: no batch's job owns it.
+func (p Pending) OwnJobSends() bool { return p.BatchJob == 0 }
+
 // ErrSuperseded is QueueDelivery's answer when every field it was given is older than what
 // the vendor already received: nothing is queued, nothing is lost.
 var ErrSuperseded = model.ErrSuperseded
@@ -485,7 +488,7 @@ func (s *Store) FinishIfNothingPending(ctx context.Context, customerID string, v
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
-		return err == nil && p.BatchJob == 0, err
+		return err == nil && p.OwnJobSends(), err
 	}, then)
 	if err != nil {
 		return false, fmt.Errorf("store: finish empty delivery: %w", err)
@@ -578,12 +581,12 @@ func (s *Store) FinishBatch(ctx context.Context, job int64, then TxFunc) (bool, 
 	return waiting, nil
 }
 
-// HandOver gives a delivery the batch job job owns, tried at version and failed for
+// GiveToOwnJob gives a delivery the batch job job owns, tried at version and failed for
 // reason, to a job of its own, which then has its retries: the attempt is counted, and
 // then (which inserts that job) runs in the same transaction. It answers false, changing
 // nothing, when the delivery moved meanwhile (an update merged in: the batch's job sends
 // it again; or it ended).
-func (s *Store) HandOver(ctx context.Context, customerID string, vendor model.Vendor, job, version int64, reason string, then TxFunc) (bool, error) {
+func (s *Store) GiveToOwnJob(ctx context.Context, customerID string, vendor model.Vendor, job, version int64, reason string, then TxFunc) (bool, error) {
 	var moved bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockDelivery(ctx, tx, customerID, vendor); err != nil {
@@ -601,7 +604,7 @@ func (s *Store) HandOver(ctx context.Context, customerID string, vendor model.Ve
 		return then(tx)
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: hand a delivery over: %w", err)
+		return false, fmt.Errorf("store: give a delivery to its own job: %w", err)
 	}
 	return !moved, nil
 }

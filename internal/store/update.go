@@ -138,7 +138,7 @@ func (s *Store) queueItemsTx(ctx context.Context, b *batch, w model.UpdateWrites
 	}
 	until := make(map[model.Vendor]time.Time, len(queued))
 	for _, v := range slices.Sorted(maps.Keys(queued)) {
-		if queued[v].BatchJob == 0 { // a batch's job, live while it owns the row, sends it
+		if queued[v].OwnJobSends() { // else a batch's job, live while it owns the row, sends it
 			b.insertJobs(jobs, Job{CustomerID: w.CustomerID, Vendor: v, At: at[v]})
 		}
 		until[v] = queued[v].ExpiresAt
