@@ -53,32 +53,30 @@ func (s *Store) lockUpdates(ctx context.Context, tx *sql.Tx, ids []string) error
 	return nil
 }
 
-// keepUpdate stores u for GET /updates (nothing without an UpdateID), and, for an update
-// that queued a delivery, notices when every one it queued ended already, before it was
-// recorded.
-func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord) error {
+// keepUpdate stores u for GET /updates (nothing without an UpdateID) and answers whether it
+// is due a notice when its queued deliveries have all ended (it was answered with a vendor
+// queued). A caller that queued them in an earlier transaction notices at once
+// (noticeCompleted): they may have ended before u was recorded.
+func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord) (bool, error) {
 	if u.UpdateID == "" {
-		return nil
+		return false, nil
 	}
 	answer, err := json.Marshal(u) // a dry run, the one answer with request views, is never kept
 	if err != nil {
-		return err
+		return false, err
 	}
 	notify := len(u.Waiting()) > 0
 	if notify {
 		// Only an update with a delivery queued can end later, in the worker's transaction.
 		if err := s.lockUpdates(ctx, tx, []string{u.UpdateID}); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO updates (update_id, customer_id, received_at, answer, notify) VALUES ($1, $2, $3, $4, $5)`,
 		u.UpdateID, u.CustomerID, nanos(u.ReceivedAt), string(answer), boolInt(notify)); err != nil {
-		return err
+		return false, err
 	}
-	if !notify {
-		return nil
-	}
-	return s.noticeCompleted(ctx, tx, u.UpdateID)
+	return notify, nil
 }
 
 // boolInt is b as the 0 or 1 an INTEGER flag column holds on both engines.
@@ -91,13 +89,18 @@ func boolInt(b bool) int {
 
 // noticeCompleted runs the completion hook when the update is due a notice (answered with
 // a vendor queued) and none of its vendors is queued any more; the notice is then cleared,
-// so it runs once per completion.
+// so it runs once per completion. It runs each time one of the update's deliveries ends,
+// and all but the last find a vendor still queued: the update is read in one query and only
+// its vendors' statuses decoded until then.
 func (s *Store) noticeCompleted(ctx context.Context, tx *sql.Tx, updateID string) error {
-	u, notify, err := readUpdate(ctx, tx, updateID)
+	kept, err := readKept(ctx, tx, updateID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // recorded later: keepUpdate notices then
+		return nil // recorded later: RecordUpdate notices then
 	}
-	if err != nil || !notify || len(u.Waiting()) > 0 {
+	if err != nil || !kept.notify {
+		return err
+	}
+	if waiting, err := kept.waiting(); err != nil || waiting {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE updates SET notify = 0 WHERE update_id = $1`, updateID); err != nil {
@@ -105,6 +108,10 @@ func (s *Store) noticeCompleted(ctx context.Context, tx *sql.Tx, updateID string
 	}
 	if s.completed == nil {
 		return nil
+	}
+	u, err := kept.record()
+	if err != nil {
+		return err
 	}
 	return s.completed(ctx, tx, u)
 }
@@ -128,29 +135,90 @@ type rowQueryer interface {
 }
 
 // readUpdate reads an update's answer with the ended deliveries' lines laid over it.
-func readUpdate(ctx context.Context, db rowQueryer, id string) (model.UpdateRecord, bool, error) {
-	var answer string
-	var notify int
-	if err := db.QueryRowContext(ctx, `SELECT answer, notify FROM updates WHERE update_id = $1`, id).Scan(&answer, &notify); err != nil {
-		return model.UpdateRecord{}, false, err
-	}
-	var u model.UpdateRecord
-	if err := json.Unmarshal([]byte(answer), &u); err != nil {
-		return model.UpdateRecord{}, false, fmt.Errorf("update answer: %w", err)
-	}
-	rows, err := db.QueryContext(ctx, `SELECT vendor, result FROM update_results WHERE update_id = $1`, id)
+func readUpdate(ctx context.Context, db queryer, id string) (model.UpdateRecord, bool, error) {
+	kept, err := readKept(ctx, db, id)
 	if err != nil {
 		return model.UpdateRecord{}, false, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var vendor, result string
-		var r model.VendorResult
-		if err := rows.Scan(&vendor, &result); err != nil {
-			return model.UpdateRecord{}, false, err
+	u, err := kept.record()
+	return u, kept.notify, err
+}
+
+// keptUpdate is an update's row as stored: its answer, whether it is due a notice, and the
+// lines of its deliveries that ended since (update_results), each as JSON text.
+type keptUpdate struct {
+	answer  string
+	notify  bool
+	vendors []string
+	results []string
+}
+
+// readKept reads the update id and its ended deliveries' lines in one query; sql.ErrNoRows
+// when there is no such update.
+func readKept(ctx context.Context, db queryer, id string) (keptUpdate, error) {
+	var k keptUpdate
+	found := false
+	err := eachRow(ctx, db, `
+		SELECT u.answer, u.notify, r.vendor, r.result
+		FROM updates u LEFT JOIN update_results r ON r.update_id = u.update_id
+		WHERE u.update_id = $1`, []any{id}, func(rows *sql.Rows) error {
+		var notify int
+		var vendor, result sql.NullString
+		if err := rows.Scan(&k.answer, &notify, &vendor, &result); err != nil {
+			return err
 		}
-		if err := json.Unmarshal([]byte(result), &r); err != nil {
-			return model.UpdateRecord{}, false, fmt.Errorf("update result: %w", err)
+		found, k.notify = true, notify == 1
+		if vendor.Valid {
+			k.vendors, k.results = append(k.vendors, vendor.String), append(k.results, result.String)
+		}
+		return nil
+	})
+	if err == nil && !found {
+		err = sql.ErrNoRows
+	}
+	return k, err
+}
+
+// waiting reports whether a vendor of the update is still queued: its answer's line says
+// queued and no ended line replaced it. Only the statuses are decoded.
+func (k keptUpdate) waiting() (bool, error) {
+	type line struct {
+		Status model.Status `json:"status"`
+	}
+	var answer struct {
+		Results map[string]line `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(k.answer), &answer); err != nil {
+		return false, fmt.Errorf("update answer: %w", err)
+	}
+	for i, vendor := range k.vendors {
+		var l line
+		if err := json.Unmarshal([]byte(k.results[i]), &l); err != nil {
+			return false, fmt.Errorf("update result: %w", err)
+		}
+		if answer.Results == nil {
+			answer.Results = map[string]line{}
+		}
+		answer.Results[vendor] = l
+	}
+	for _, l := range answer.Results {
+		if l.Status == model.StatusQueued {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// record is the update's answer with its ended deliveries' lines laid over it.
+func (k keptUpdate) record() (model.UpdateRecord, error) {
+	var u model.UpdateRecord
+	if err := json.Unmarshal([]byte(k.answer), &u); err != nil {
+		return model.UpdateRecord{}, fmt.Errorf("update answer: %w", err)
+	}
+	for i, vendor := range k.vendors {
+		var r model.VendorResult
+		if err := json.Unmarshal([]byte(k.results[i]), &r); err != nil {
+			return model.UpdateRecord{}, fmt.Errorf("update result: %w", err)
 		}
 		if u.Results == nil {
 			u.Results = map[model.Vendor]model.VendorResult{}
@@ -161,13 +229,10 @@ func readUpdate(ctx context.Context, db rowQueryer, id string) (model.UpdateReco
 		}
 		u.Results[model.Vendor(vendor)] = r
 	}
-	if err := rows.Err(); err != nil {
-		return model.UpdateRecord{}, false, err
-	}
 	if u.Outcome != model.OutcomeUndeliverable {
 		u.Outcome = model.Summarize(u.Results)
 	}
-	return u, notify == 1, nil
+	return u, nil
 }
 
 // EndDeliveryTx records, in tx (the transaction that removes p's pending row), how the

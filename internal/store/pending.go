@@ -523,10 +523,16 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 // directly, the fields delivered, in one transaction.
 //
 // With an UpdateID, u is kept for GET /updates/{update_id} in the same transaction, and the
-// vendors in delivered become the customer's last update there.
+// vendors in delivered become the customer's last update there. Deliveries of u queued
+// before (in transactions of their own) may have ended already: if they all have, u's
+// completion is noticed here.
 func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
 	err := s.inGroupTx(ctx, u.CustomerID, func(ctx context.Context, b *batch) error {
-		return s.recordUpdateTx(ctx, b.tx, e, u, delivered)
+		notify, err := s.recordUpdateTx(ctx, b.tx, e, u, delivered)
+		if err != nil || !notify {
+			return err
+		}
+		return s.noticeCompleted(ctx, b.tx, u.UpdateID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record update: %w", err)
@@ -534,13 +540,14 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.Up
 	return nil
 }
 
-// recordUpdateTx is RecordUpdate's work inside tx.
-func (s *Store) recordUpdateTx(ctx context.Context, tx *sql.Tx, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
+// recordUpdateTx is RecordUpdate's work inside tx, less the notice; it answers whether u
+// is due one when its queued deliveries have all ended (keepUpdate).
+func (s *Store) recordUpdateTx(ctx context.Context, tx *sql.Tx, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) (bool, error) {
 	if err := recordEvent(ctx, tx, e); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.markDelivered(ctx, tx, u.CustomerID, u.UpdateID, time.Now(), delivered); err != nil {
-		return err
+		return false, err
 	}
 	return s.keepUpdate(ctx, tx, u)
 }

@@ -105,8 +105,11 @@ func (s *Store) writeUpdateTx(ctx context.Context, b *batch, w model.UpdateWrite
 		}
 		written.Queued = queued
 	}
+	// No notice: every delivery of this update was queued in this transaction, so none can
+	// have ended yet; the one that ends last notices (EndDeliveryTx).
 	e, u, delivered := w.Record(written)
-	return written, s.recordUpdateTx(ctx, tx, e, u, delivered)
+	_, err := s.recordUpdateTx(ctx, tx, e, u, delivered)
+	return written, err
 }
 
 // queueItemsTx merges w's fields into what waits at each vendor of w.Queue, with a job
