@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -17,7 +19,9 @@ import (
 // its delivery to LadiFlow queued, due now, with the update's record.
 func (b *bench) writeAsync(q *Queue, customer, body string, seq int64) {
 	b.t.Helper()
-	b.write(q, b.asyncUpdate(customer, body, seq))
+	if _, err := q.WriteUpdate(b.t.Context(), b.asyncUpdate(customer, body, seq)); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 // asyncUpdate is what writeAsync writes.
@@ -29,13 +33,6 @@ func (b *bench) asyncUpdate(customer, body string, seq int64) model.UpdateWrites
 			return model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: customer},
 				model.UpdateRecord{UpdateResult: model.UpdateResult{CustomerID: customer}}, nil
 		}}
-}
-
-// write writes w through q, failing the test (from any goroutine) when it fails.
-func (b *bench) write(q *Queue, w model.UpdateWrites) {
-	if _, err := q.WriteUpdate(b.t.Context(), w); err != nil {
-		b.t.Error(err)
-	}
 }
 
 // jobs lists q's jobs of kind in states.
@@ -184,26 +181,7 @@ func TestBatchsJobOutOfTimeRunsAgain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b *bench) {
 		q, start := b.heldQueue(b.store, testConfig())
 		q.batchBudget = 0
-		// Updates written at once share a batch when they meet in a committer, so each
-		// round's are built first and then handed over together, more of them than
-		// PostgreSQL has committers: written until one job owns several.
-		var customers []string
-		for round := 0; round < 20 && mostOwned(b, customers) < 2; round++ {
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range 16 {
-				c := fmt.Sprintf("c-%d-%d", round, i)
-				customers = append(customers, c)
-				b.refs(c)
-				w := b.asyncUpdate(c, fmt.Sprintf(`{"email":"%s@example.com"}`, c), 1)
-				wg.Go(func() { <-start; b.write(q, w) })
-			}
-			close(start)
-			wg.Wait()
-		}
-		if n := mostOwned(b, customers); n < 2 {
-			t.Fatalf("no batch's job owns more than %d deliveries", n)
-		}
+		customers := b.writeOwnedByOneJob(q, 3)
 		start()
 		b.drained(waitLimit)
 		for _, c := range customers {
@@ -215,20 +193,60 @@ func TestBatchsJobOutOfTimeRunsAgain(t *testing.T) {
 	})
 }
 
-// mostOwned answers the most of customers' waiting deliveries one batch's job owns.
-func mostOwned(b *bench, customers []string) int {
+// writeOwnedByOneJob writes an async update for each of n new customers through q's
+// store, one transaction each, with every delivery owned by the one batch's job the first
+// inserted: as if they had all been written in one batch.
+func (b *bench) writeOwnedByOneJob(q *Queue, n int) []string {
 	b.t.Helper()
-	owned := map[int64]int{}
-	most := 0
-	for _, c := range customers {
-		p, ok, err := b.store.PendingDelivery(b.t.Context(), c, ladiFlow)
-		if err != nil {
+	var job int64
+	jobs := *q.jobs
+	jobs.InsertBatch = func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		if job == 0 {
+			id, err := q.insertBatch(ctx, tx)
+			if err != nil {
+				return 0, err
+			}
+			job = id
+		}
+		return job, nil
+	}
+	customers := make([]string, n)
+	for i := range customers {
+		customers[i] = fmt.Sprintf("c-%d", i)
+		b.refs(customers[i])
+		w := b.asyncUpdate(customers[i], fmt.Sprintf(`{"email":"%s@example.com"}`, customers[i]), 1)
+		if _, err := b.store.WriteQueuedUpdate(b.t.Context(), w, &jobs); err != nil {
 			b.t.Fatal(err)
 		}
-		if ok && p.BatchJob != 0 {
-			owned[p.BatchJob]++
-			most = max(most, owned[p.BatchJob])
-		}
 	}
-	return most
+	if owned, err := b.store.BatchDeliveries(b.t.Context(), job, n+1); err != nil || len(owned) != n {
+		b.t.Fatalf("the batch's job owns %d deliveries (%v), want %d", len(owned), err, n)
+	}
+	return customers
+}
+
+// A batch's job sends at most Workers of its deliveries at once, each holding one of the
+// process's send slots while it is at the vendor.
+func TestOnlyWorkersDeliveriesAreSentAtOnce(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, b *bench) {
+		cfg := testConfig()
+		cfg.Workers = 2
+		cfg.SendTimeout = waitLimit // no request held at LadiFlow is given up meanwhile
+		q, start := b.heldQueue(b.store, cfg)
+		customers := b.writeOwnedByOneJob(q, 2*cfg.Workers)
+		b.gate.hold()
+		start()
+		t.Cleanup(b.gate.open) // before the queue stops, which waits for its sends
+		b.waitFor(waitLimit, "LadiFlow never held Workers requests at once", func() bool { return b.gate.heldCount() >= cfg.Workers })
+		if held, sending := b.gate.heldCount(), len(q.sends); held != cfg.Workers || sending != held {
+			t.Fatalf("%d requests at LadiFlow and %d send slots taken, want %d of each", held, sending, cfg.Workers)
+		}
+		b.gate.open()
+		b.drained(waitLimit)
+		b.settled(q)
+		if got := len(b.sim.Received(ladiFlow)); got != len(customers) {
+			t.Errorf("LadiFlow received %d requests, want one for each of %d customers", got, len(customers))
+		}
+	})
 }
