@@ -464,15 +464,36 @@ func TestOperationsEndpoints(t *testing.T) {
 	}
 }
 
+// benchCustomers are the customers the benchmarks update in turn, twice as many as the
+// model remembers phone numbers for, so that each update is read as one of a new customer
+// is (the turn goes on from one benchmark run to the next: nextBenchCustomer).
+var benchCustomers = func() []string {
+	ids := make([]string, 8192)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c-%d", i)
+	}
+	return ids
+}()
+
+var benchTurn atomic.Int64
+
+// nextBenchCustomer answers the index in benchCustomers of the customer to update next.
+func nextBenchCustomer() int { return int(benchTurn.Add(1) % int64(len(benchCustomers))) }
+
 // BenchmarkValidateAndTranslate is the gateway's own work for one full update: contract
 // validation, decoding, the model's rules and all three vendors' requests built.
 func BenchmarkValidateAndTranslate(b *testing.B) {
 	g := newTestGateway(b, gatewayOptions{})
 	c := loadContract(b)
 	f := g.fanout
+	targets := make([]string, len(benchCustomers))
+	for i, id := range benchCustomers {
+		targets[i] = "/customers/" + id
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPut, "/customers/c-42", strings.NewReader(fullUpdate))
+		i := nextBenchCustomer()
+		req := httptest.NewRequest(http.MethodPut, targets[i], strings.NewReader(fullUpdate))
 		req.Header.Set("Content-Type", "application/json")
 		if status, _, errs := c.validate(req); status != 0 {
 			b.Fatalf("status %d: %v", status, errs)
@@ -481,7 +502,7 @@ func BenchmarkValidateAndTranslate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		u, err := model.Prepare("c-42", body, "KR")
+		u, err := model.Prepare(benchCustomers[i], body, "KR")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -495,15 +516,20 @@ func BenchmarkValidateAndTranslate(b *testing.B) {
 // BenchmarkDryRunRequest is one full update through the real router as a dry run: the
 // above plus routing, middleware and rendering each vendor's request.
 func BenchmarkDryRunRequest(b *testing.B) {
-	benchPut(b, newTestGateway(b, gatewayOptions{}), "/customers/c-42?dry_run=true")
+	benchPut(b, newTestGateway(b, gatewayOptions{}), "?dry_run=true")
 }
 
-// benchPut sends the full update to target through the gateway's handler, b.N times, each
-// answered 200.
-func benchPut(b *testing.B, g *testGateway, target string) {
+// benchPut sends the full update through the gateway's handler, b.N times, each to the next
+// of benchCustomers with query (empty, or "?..."), each answered 200.
+func benchPut(b *testing.B, g *testGateway, query string) {
+	targets := make([]string, len(benchCustomers))
+	for i, id := range benchCustomers {
+		targets[i] = "/customers/" + id + query
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPut, target, strings.NewReader(fullUpdate))
+		i := nextBenchCustomer()
+		req := httptest.NewRequest(http.MethodPut, targets[i], strings.NewReader(fullUpdate))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		g.handler.ServeHTTP(rec, req)
@@ -519,14 +545,14 @@ func benchPut(b *testing.B, g *testGateway, target string) {
 // deliveries checked, the audit event and the fields delivered recorded.
 func BenchmarkUpdateThroughSimulator(b *testing.B) {
 	b.Run("no store", func(b *testing.B) {
-		benchPut(b, newTestGateway(b, gatewayOptions{}), "/customers/c-42")
+		benchPut(b, newTestGateway(b, gatewayOptions{}), "")
 	})
 	b.Run("no store, traced", func(b *testing.B) { // every span exported to a local endpoint
-		benchPut(b, newTestGateway(b, gatewayOptions{tracing: true}), "/customers/c-42")
+		benchPut(b, newTestGateway(b, gatewayOptions{tracing: true}), "")
 	})
 	for _, e := range templates.Engines() { // PostgreSQL when GATEWAY_TEST_POSTGRES_URL is set
 		b.Run("store/"+e.Name, func(b *testing.B) {
-			benchPut(b, newTestGateway(b, gatewayOptions{queue: true, dbURL: e.Fresh(b)}), "/customers/c-42")
+			benchPut(b, newTestGateway(b, gatewayOptions{queue: true, dbURL: e.Fresh(b)}), "")
 		})
 	}
 }

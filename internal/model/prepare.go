@@ -33,7 +33,7 @@ func Prepare(customerID string, f CustomerUpdate, defaultRegion string) (*Update
 	}
 
 	if f.Phone != nil && !named(bad, "phone") {
-		p, err := ParsePhone(*f.Phone, defaultRegion)
+		p, err := customerPhone(customerID, *f.Phone, defaultRegion)
 		if err != nil {
 			undeliverable = append(undeliverable, FieldError{Field: "phone", Message: err.Error()})
 		} else {

@@ -77,6 +77,35 @@ func TestPrepareBirthdays(t *testing.T) {
 	}
 }
 
+// A customer's number is read once for its repeats, and for that customer only: another's
+// same number is read for itself, and one that does not parse is read, and refused, each
+// time.
+func TestACustomersPhoneIsReadOnceForIt(t *testing.T) {
+	const raw = "010-2222-3333"
+	first, err := Prepare("c-phone-1", CustomerUpdate{Phone: ptr(raw)}, "KR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !customerPhones.Contains(phoneKey{"c-phone-1", raw, "KR"}) {
+		t.Fatal("the customer's number was not kept")
+	}
+	again, err := Prepare("c-phone-1", CustomerUpdate{Phone: ptr(raw)}, "KR")
+	if err != nil || *again.Phone != *first.Phone || first.Phone.E164 != "+821022223333" {
+		t.Fatalf("read again: %+v (%v), first %+v", again.Phone, err, first.Phone)
+	}
+	if customerPhones.Contains(phoneKey{"c-phone-2", raw, "KR"}) {
+		t.Error("another customer's number is kept before it was read")
+	}
+	for range 2 {
+		if _, err := Prepare("c-phone-1", CustomerUpdate{Phone: ptr("12345")}, "KR"); err == nil {
+			t.Fatal("a number that does not parse was accepted")
+		}
+	}
+	if customerPhones.Contains(phoneKey{"c-phone-1", "12345", "KR"}) {
+		t.Error("a number that does not parse was kept")
+	}
+}
+
 func TestPreparePhoneIsUndeliverable(t *testing.T) {
 	_, err := Prepare("c-1", CustomerUpdate{Phone: ptr("12345")}, "KR")
 	var fe FieldErrors
