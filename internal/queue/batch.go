@@ -48,7 +48,7 @@ func (w *batchWorker) Timeout(*river.Job[batchArgs]) time.Duration {
 	return w.q.cfg.SendTimeout + w.q.batchBudget + 5*time.Second
 }
 
-// Work sends the deliveries the job owns, a few at once (sendSlot), until it owns none and
+// Work sends the deliveries the job owns, a few at once (sendOwned), until it owns none and
 // completes, or its time to start attempts is out (batchBudget): then it runs again at
 // once, so that no run outlasts its timeout, nor the time after which River takes a
 // running job for one whose process died and hands it to another.
@@ -77,9 +77,21 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[batchArgs]) error
 	}
 }
 
-// sendOwned attempts each of ps, owned by the batch job job, a few at once, starting none
-// but the first after budget (each run gets on), and answers when all it started have
-// ended.
+// attemptsPerSend is how many attempts the batches' jobs of a process run at once for each
+// delivery it sends at once (Workers), while no update is being written. An attempt is a
+// read, the send and a finishing commit: while some wait for their commit others send, and
+// the committer takes every finish waiting in one commit, so a backlog drains faster and
+// for less CPU a delivery, with no more calls at a vendor at once.
+const attemptsPerSend = 4
+
+// updatesBeingWritten is how recent a request's write of an update must be for the batches'
+// jobs to run only one attempt for each send slot: during a burst of requests their
+// finishing commits would take the writer from the requests, which come first.
+const updatesBeingWritten = 100 * time.Millisecond
+
+// sendOwned attempts each of ps, owned by the batch job job, a few at once (attemptSlot),
+// starting none but the first after budget (each run gets on), and answers when all it
+// started have ended.
 func (q *Queue) sendOwned(ctx context.Context, log zerolog.Logger, job int64, ps []store.Pending, budget time.Time) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(ps))
@@ -87,7 +99,7 @@ func (q *Queue) sendOwned(ctx context.Context, log zerolog.Logger, job int64, ps
 		if i > 0 && !time.Now().Before(budget) {
 			break
 		}
-		release, err := q.sendSlot(ctx)
+		release, err := q.attemptSlot(ctx)
 		if err != nil {
 			errs[i] = err
 			break
@@ -127,10 +139,32 @@ func (q *Queue) insertBatch(ctx context.Context, tx *sql.Tx) (int64, error) {
 
 // sendSlot waits for one of the Workers deliveries a process sends at once, and answers
 // the function that gives it back.
-func (q *Queue) sendSlot(ctx context.Context) (func(), error) {
+func (q *Queue) sendSlot(ctx context.Context) (func(), error) { return take(ctx, q.sends) }
+
+// attemptSlot waits until a batch's job may start one more attempt: attemptsPerSend for
+// each send slot, or one while requests are writing updates (busy), and answers the
+// function that gives it back.
+func (q *Queue) attemptSlot(ctx context.Context) (func(), error) {
+	busyDone := func() {}
+	if q.busy() {
+		var err error
+		if busyDone, err = take(ctx, q.busyAttempts); err != nil {
+			return nil, err
+		}
+	}
+	done, err := take(ctx, q.attempts)
+	if err != nil {
+		busyDone()
+		return nil, err
+	}
+	return func() { done(); busyDone() }, nil
+}
+
+// take waits for a token of sem, and answers the function that gives it back.
+func take(ctx context.Context, sem chan struct{}) (func(), error) {
 	select {
-	case q.sends <- struct{}{}:
-		return func() { <-q.sends }, nil
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -226,27 +226,41 @@ func (b *bench) writeOwnedByOneJob(q *Queue, n int) []string {
 }
 
 // A batch's job sends at most Workers of its deliveries at once, each holding one of the
-// process's send slots while it is at the vendor.
+// process's send slots while it is at the vendor; the attempts waiting for a slot hold
+// none. It runs attemptsPerSend attempts for each slot, or one while requests are writing
+// updates.
 func TestOnlyWorkersDeliveriesAreSentAtOnce(t *testing.T) {
 	t.Parallel()
-	forEachEngine(t, func(t *testing.T, b *bench) {
-		cfg := testConfig()
-		cfg.Workers = 2
-		cfg.SendTimeout = waitLimit // no request held at LadiFlow is given up meanwhile
-		q, start := b.heldQueue(b.store, cfg)
-		customers := b.writeOwnedByOneJob(q, 2*cfg.Workers)
-		b.gate.hold()
-		start()
-		t.Cleanup(b.gate.open) // before the queue stops, which waits for its sends
-		b.waitFor(waitLimit, "LadiFlow never held Workers requests at once", func() bool { return b.gate.heldCount() >= cfg.Workers })
-		if held, sending := b.gate.heldCount(), len(q.sends); held != cfg.Workers || sending != held {
-			t.Fatalf("%d requests at LadiFlow and %d send slots taken, want %d of each", held, sending, cfg.Workers)
-		}
-		b.gate.open()
-		b.drained(waitLimit)
-		b.settled(q)
-		if got := len(b.sim.Received(ladiFlow)); got != len(customers) {
-			t.Errorf("LadiFlow received %d requests, want one for each of %d customers", got, len(customers))
-		}
-	})
+	for _, busy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("busy=%t", busy), func(t *testing.T) {
+			forEachEngine(t, func(t *testing.T, b *bench) {
+				cfg := testConfig()
+				cfg.Workers = 2
+				cfg.SendTimeout = waitLimit // no request held at LadiFlow is given up meanwhile
+				q, start := b.heldQueue(b.store, cfg)
+				q.busy = func() bool { return busy }
+				customers := b.writeOwnedByOneJob(q, attemptsPerSend*cfg.Workers)
+				want := len(customers) // every attempt started, two of them sending
+				if busy {
+					want = cfg.Workers
+				}
+				b.gate.hold()
+				start()
+				t.Cleanup(b.gate.open) // before the queue stops, which waits for its sends
+				b.waitFor(waitLimit, "the attempts did not start", func() bool {
+					return b.gate.heldCount() >= cfg.Workers && len(q.attempts) >= want
+				})
+				if held, sending, running := b.gate.heldCount(), len(q.sends), len(q.attempts); held != cfg.Workers || sending != held || running != want {
+					t.Fatalf("%d requests at LadiFlow, %d send slots taken and %d attempts running, want %d, %d and %d",
+						held, sending, running, cfg.Workers, cfg.Workers, want)
+				}
+				b.gate.open()
+				b.drained(waitLimit)
+				b.settled(q)
+				if got := len(b.sim.Received(ladiFlow)); got != len(customers) {
+					t.Errorf("LadiFlow received %d requests, want one for each of %d customers", got, len(customers))
+				}
+			})
+		})
+	}
 }

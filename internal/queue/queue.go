@@ -77,6 +77,12 @@ type Queue struct {
 	// sends holds a token for each delivery being sent: at most Workers at once, whether
 	// their jobs are their own or a batch's.
 	sends chan struct{}
+	// attempts holds a token for each attempt a batch's job is running, sending or not: at
+	// most attemptsPerSend for each of the Workers sends; busyAttempts one more for each
+	// started while updates were being written (busy): at most Workers of those.
+	attempts, busyAttempts chan struct{}
+	// busy reports whether requests are writing updates now (updatesBeingWritten).
+	busy func() bool
 	// batchBudget is how long one run of a batch's job starts attempts (batchBudget).
 	batchBudget time.Duration
 	// stopPurge ends the retention purge Start began; purged is closed when it has.
@@ -108,6 +114,9 @@ const maxAttempts = math.MaxInt16
 // New builds the queue over st's database. Jobs can be queued at once; Start works them.
 func New(st *store.Store, cfg Config, log zerolog.Logger) (*Queue, error) {
 	q := &Queue{cfg: cfg, store: st, log: log, now: time.Now, sends: make(chan struct{}, max(cfg.Workers, 1)), batchBudget: batchBudget}
+	q.attempts = make(chan struct{}, attemptsPerSend*cap(q.sends))
+	q.busyAttempts = make(chan struct{}, cap(q.sends))
+	q.busy = func() bool { return st.UpdatesWrittenSince(time.Now().Add(-updatesBeingWritten)) }
 	q.jobs = &store.Jobs{Insert: q.insertJobs, InsertBatch: q.insertBatch, MaxAge: cfg.MaxAge, Now: func() time.Time { return q.now() }}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{q: q}); err != nil {

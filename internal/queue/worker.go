@@ -60,11 +60,6 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	// Not the vendor: the lines of the pipeline below (fanout's "vendor delivery") name it
 	// themselves, and a key twice in one JSON line is read differently by every reader.
 	log := q.log.With().Int64("job", job.ID).Str("customer_id", loggedCustomerID(c)).Logger()
-	release, err := q.sendSlot(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	a, err := q.attempt(log.WithContext(ctx), p, func(tx *sql.Tx) error { return completeJob(ctx, tx, job) })
 	switch {
 	case err != nil:
@@ -92,6 +87,10 @@ type attempted struct {
 // the delivery, removes its row and records it in one transaction, which also runs
 // complete (a job of its own completes itself there; nil: a batch's job, which completes
 // once it owns nothing). ctx carries the job's logger.
+//
+// Only the send takes one of the Workers slots (sendSlot): the read before it and the
+// finishing transaction after it do not call the vendor, and attempts that wait for their
+// commit while others send let the committer take many finishes in one commit.
 func (q *Queue) attempt(ctx context.Context, p store.Pending, complete store.TxFunc) (attempted, error) {
 	c, v := p.CustomerID, p.Vendor
 	// The delivery's lines and its calls to the vendor (X-Request-Id) carry the request id
@@ -116,8 +115,13 @@ func (q *Queue) attempt(ctx context.Context, p store.Pending, complete store.TxF
 	if len(fields) > 0 {
 		// The attempt's calls are counted in the metrics as what the delivery comes to:
 		// queued while the queue keeps trying, failed once it gives up.
+		release, err := q.sendSlot(ctx)
+		if err != nil {
+			return attempted{}, err
+		}
 		sctx, settle := fanout.Defer(ctx)
 		r = q.sender.DeliverQueued(sctx, queued(p, fields))
+		release()
 		p.Attempts++
 		// The time limit is checked after an attempt, so a delivery that waited out a
 		// gateway outage still gets its chance.

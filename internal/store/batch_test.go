@@ -160,3 +160,31 @@ func TestABatchsJobHandsOverWhatFailed(t *testing.T) {
 		}
 	})
 }
+
+// The queue learns from the store whether requests are writing updates, to give them the
+// writer first: a request's write of an update is seen, and the queue's own writes (a
+// delivery finished) are not.
+func TestUpdatesBeingWrittenAreSeen(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		var noted batchJobs
+		before := time.Now()
+		if s.UpdatesWrittenSince(before) {
+			t.Fatal("an update is being written before any was")
+		}
+		if err := queueUpdate(t, s, noted.jobs(), "c-1", 1, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if !s.UpdatesWrittenSince(before) {
+			t.Fatal("an update written is not seen")
+		}
+		after := time.Now()
+		p := pendingOf(t, s, "c-1")
+		if _, err := s.FinishDelivery(t.Context(), "c-1", ladiFlow, p.Version, p.Fields, func(*sql.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if s.UpdatesWrittenSince(after) {
+			t.Error("a finished delivery counts as an update being written")
+		}
+	})
+}

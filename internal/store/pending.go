@@ -527,6 +527,7 @@ func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.V
 // before (in transactions of their own) may have ended already: if they all have, u's
 // completion is noticed here.
 func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.UpdateRecord, delivered map[model.Vendor]model.PendingFields) error {
+	s.noteUpdateWrite()
 	err := s.inGroupTx(ctx, u.CustomerID, func(ctx context.Context, b *batch) error {
 		notify, err := s.recordUpdateTx(ctx, b.tx, e, u, delivered)
 		if err != nil || !notify {

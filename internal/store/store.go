@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	// The drivers register themselves as "pgx" and "sqlite"; the store opens SQLite through
@@ -53,7 +54,17 @@ type Store struct {
 	group *committer
 	// checkpoints copies a SQLite file's WAL into it, off the writer (checkpoint.go).
 	checkpoints *checkpointer
+	// updateWritten is when a request last handed an update's write over (Unix ns).
+	updateWritten atomic.Int64
 }
+
+// UpdatesWrittenSince reports whether a request handed an update's write over at t or
+// later (WriteQueuedUpdate, RecordUpdate): the queue runs fewer attempts at once while
+// updates are being written, so that the writer serves the requests first.
+func (s *Store) UpdatesWrittenSince(t time.Time) bool { return s.updateWritten.Load() >= t.UnixNano() }
+
+// noteUpdateWrite records that a request is writing an update now (UpdatesWrittenSince).
+func (s *Store) noteUpdateWrite() { s.updateWritten.Store(time.Now().UnixNano()) }
 
 // WithTxObserver has observe told, after each store transaction, how long it took and
 // whether it committed (the gateway's store transaction latency metric).

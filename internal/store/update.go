@@ -77,6 +77,7 @@ func (s *Store) WriteUpdate(ctx context.Context, w model.UpdateWrites) (model.Up
 // waits for the customer with their jobs (jobs.Insert), then what w.Record builds from
 // that: the event, the update as answered and the fields delivered.
 func (s *Store) WriteQueuedUpdate(ctx context.Context, w model.UpdateWrites, jobs *Jobs) (model.UpdateWritten, error) {
+	s.noteUpdateWrite()
 	var written model.UpdateWritten
 	err := s.inGroupTx(ctx, w.CustomerID, func(ctx context.Context, b *batch) error {
 		var err error
