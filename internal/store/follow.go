@@ -119,7 +119,7 @@ func (s *Store) noticeCompleted(ctx context.Context, tx *sql.Tx, updateID string
 // Update answers the update kept as id, each vendor's line as it stands now, or
 // model.ErrUpdateNotFound.
 func (s *Store) Update(ctx context.Context, id string) (model.UpdateRecord, error) {
-	u, _, err := readUpdate(ctx, s.r, id)
+	u, err := readUpdate(ctx, s.r, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.UpdateRecord{}, model.ErrUpdateNotFound
 	}
@@ -135,13 +135,12 @@ type rowQueryer interface {
 }
 
 // readUpdate reads an update's answer with the ended deliveries' lines laid over it.
-func readUpdate(ctx context.Context, db queryer, id string) (model.UpdateRecord, bool, error) {
+func readUpdate(ctx context.Context, db queryer, id string) (model.UpdateRecord, error) {
 	kept, err := readKept(ctx, db, id)
 	if err != nil {
-		return model.UpdateRecord{}, false, err
+		return model.UpdateRecord{}, err
 	}
-	u, err := kept.record()
-	return u, kept.notify, err
+	return kept.record()
 }
 
 // keptUpdate is an update's row as stored: its answer, whether it is due a notice, and the
