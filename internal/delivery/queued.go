@@ -19,15 +19,17 @@ type Queued struct {
 	CustomerID string
 	Vendor     model.Vendor
 	// Fields are what is left to send: the queued leaves a newer delivery did not cover.
-	Fields     model.PendingFields
+	Fields model.PendingFields
+	// Refs are the customer's refs as stored, read just before the send.
+	Refs       model.VendorRefs
 	RequestIDs []string
 	Attempts   int
 	QueuedAt   time.Time
 }
 
 // DeliverQueued sends what waits for one customer at one vendor, as a request would: the
-// canonical update rebuilt from the queued fields, the customer's current refs laid under
-// it, the vendor's keys resolved when they are still unknown, and one delivery with the
+// canonical update rebuilt from the queued fields, the customer's current refs (q.Refs)
+// laid under it, the vendor's keys resolved when they are still unknown, and one delivery with the
 // same retries, breaker and deadline as a request.
 func (s *Service) DeliverQueued(ctx context.Context, q Queued) model.VendorResult {
 	body, err := q.Fields.Update()
@@ -39,11 +41,7 @@ func (s *Service) DeliverQueued(ctx context.Context, q Queued) model.VendorResul
 	if err != nil {
 		return cannotPlan(err)
 	}
-	refs, _, err := s.store.Refs(ctx, q.CustomerID)
-	if err != nil {
-		return model.VendorResult{Status: model.StatusFailed, Reason: "read vendor refs: " + err.Error()}
-	}
-	u.Fields.VendorRefs = refs
+	u.Fields.VendorRefs = q.Refs
 	if err := s.resolveQueued(ctx, q, u); err != nil {
 		return keysFailure(s.vendor(q.Vendor), err)
 	}

@@ -25,7 +25,6 @@ type Store interface {
 	// Recall answers the refs known for the customer and the vendors with a delivery
 	// queued for it, in one read.
 	Recall(ctx context.Context, customerID string) (model.VendorRefs, []model.Vendor, error)
-	Refs(ctx context.Context, customerID string) (model.VendorRefs, bool, error)
 	MergeRefs(ctx context.Context, customerID string, refs model.VendorRefs) (model.VendorRefs, []string, error)
 	// RecordUpdate writes the update's audit event, the update as answered (for GET
 	// /updates) and, per vendor, the fields delivered, together.

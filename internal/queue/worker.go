@@ -105,7 +105,7 @@ func (q *Queue) attempt(ctx context.Context, p store.Pending, complete store.TxF
 		ctx = log.WithContext(ctx)
 	}
 	// A newer update may have reached the vendor directly since these were queued.
-	delivered, err := q.store.Delivered(ctx, c, v)
+	delivered, refs, err := q.store.BeforeSend(ctx, c, v)
 	if err != nil {
 		return attempted{}, err
 	}
@@ -120,7 +120,7 @@ func (q *Queue) attempt(ctx context.Context, p store.Pending, complete store.TxF
 			return attempted{}, err
 		}
 		sctx, settle := fanout.Defer(ctx)
-		r = q.sender.DeliverQueued(sctx, queued(p, fields))
+		r = q.sender.DeliverQueued(sctx, queued(p, fields, refs))
 		release()
 		p.Attempts++
 		// The time limit is checked after an attempt, so a delivery that waited out a
@@ -219,7 +219,7 @@ func (q *Queue) completeTx(ctx context.Context, tx *sql.Tx, complete store.TxFun
 	if err := q.store.EndDeliveryTx(ctx, tx, p, r, q.now()); err != nil {
 		return err
 	}
-	return q.store.RecordEventTx(ctx, tx, q.sender.QueuedEvent(queued(p, p.Fields), r, q.now()))
+	return q.store.RecordEventTx(ctx, tx, q.sender.QueuedEvent(queued(p, p.Fields, nil), r, q.now()))
 }
 
 // runTx runs fn in tx; a nil fn runs nothing.
@@ -237,7 +237,7 @@ func completeJob[A river.JobArgs](ctx context.Context, tx *sql.Tx, job *river.Jo
 }
 
 // queued is the pending delivery p as the sender takes it, with fields left to send.
-func queued(p store.Pending, fields model.PendingFields) delivery.Queued {
-	return delivery.Queued{CustomerID: p.CustomerID, Vendor: p.Vendor, Fields: fields,
+func queued(p store.Pending, fields model.PendingFields, refs model.VendorRefs) delivery.Queued {
+	return delivery.Queued{CustomerID: p.CustomerID, Vendor: p.Vendor, Fields: fields, Refs: refs,
 		RequestIDs: p.RequestIDs, Attempts: p.Attempts, QueuedAt: p.QueuedAt}
 }

@@ -510,6 +510,35 @@ func (s *Store) finishIfNone(ctx context.Context, waits func(tx *sql.Tx) (bool, 
 	return waiting, err
 }
 
+// BeforeSend answers what a queued delivery reads just before it is sent, in one query:
+// what the vendor already received from the gateway for the customer, and the customer's
+// refs (the delivery uses the refs stored when it is sent).
+func (s *Store) BeforeSend(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, model.VendorRefs, error) {
+	delivered := model.Delivered{}
+	var refs model.VendorRefs
+	err := eachRow(ctx, s.r, `
+		SELECT 'ref', vendor, ref_key, value FROM customer_refs WHERE customer_id = $1
+		UNION ALL
+		SELECT 'seqs', vendor, '', seqs FROM delivered_seqs WHERE customer_id = $1 AND vendor = $2`,
+		[]any{customerID, string(vendor)}, func(rows *sql.Rows) error {
+			var kind, v, key, value string
+			if err := rows.Scan(&kind, &v, &key, &value); err != nil {
+				return err
+			}
+			if kind == "ref" {
+				refs = addRef(refs, v, key, value)
+				return nil
+			}
+			var err error
+			delivered, err = parseSeqs(value)
+			return err
+		})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: read before sending: %w", err)
+	}
+	return delivered, refs, nil
+}
+
 // Delivered answers what the vendor already received from the gateway for the customer.
 func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
 	d, err := s.readDeliveredAt(ctx, s.r, customerID, []model.Vendor{vendor})

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -30,6 +32,43 @@ func TestRecallReadsRefsAndWaitingVendors(t *testing.T) {
 		slices.Sort(waiting)
 		if err != nil || refs.Of(ladiFlow).String("id") != "lf-1" || len(refs) != 1 || !slices.Equal(waiting, []model.Vendor{engageLab, happyTalk}) {
 			t.Fatalf("Recall: %s, %v, %v", show(refs), waiting, err)
+		}
+	})
+}
+
+// What a queued delivery reads before it is sent comes in one query: every ref of the
+// customer, and what its vendor, and no other, received; nothing for a customer the store
+// never saw.
+func TestBeforeSendReadsRefsAndWhatTheVendorHas(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		refs := refsLF("lf-1")
+		refs[engageLab] = model.Refs{"euid": json.RawMessage("9007199254740993")}
+		if _, _, err := s.MergeRefs(ctx, "c-1", refs); err != nil {
+			t.Fatal(err)
+		}
+		e := model.AuditEvent{OccurredAt: time.Now(), Kind: model.KindCustomerUpdate, CustomerID: "c-1"}
+		delivered := map[model.Vendor]model.PendingFields{
+			ladiFlow:  fieldsOf(t, `{"email":"a@example.com","phone":"+821012345678"}`, 1),
+			happyTalk: fieldsOf(t, `{"email":"a@example.com"}`, 1),
+		}
+		if err := s.RecordUpdate(ctx, e, model.UpdateRecord{UpdateResult: model.UpdateResult{UpdateID: "u-1", CustomerID: "c-1"}}, delivered); err != nil {
+			t.Fatal(err)
+		}
+		d, got, err := s.BeforeSend(ctx, "c-1", ladiFlow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Of(ladiFlow).String("id") != "lf-1" || string(got[engageLab]["euid"]) != "9007199254740993" || len(got) != 2 {
+			t.Errorf("refs %s, want LadiFlow's and EngageLab's", show(got))
+		}
+		if want, err := s.Delivered(ctx, "c-1", ladiFlow); err != nil || len(d) != 2 || !maps.Equal(d, want) {
+			t.Errorf("delivered to LadiFlow %v, want %v (%v)", d, want, err)
+		}
+		d, got, err = s.BeforeSend(ctx, "c-unknown", ladiFlow)
+		if err != nil || len(got) != 0 || d == nil || len(d) != 0 {
+			t.Errorf("a customer never seen: refs %s, delivered %v, %v", show(got), d, err)
 		}
 	})
 }
