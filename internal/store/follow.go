@@ -187,12 +187,12 @@ func (k keptUpdate) waiting() (bool, error) {
 	var answer struct {
 		Results map[string]line `json:"results"`
 	}
-	if err := json.Unmarshal([]byte(k.answer), &answer); err != nil {
+	if err := readJSON(k.answer, &answer); err != nil {
 		return false, fmt.Errorf("update answer: %w", err)
 	}
 	for i, vendor := range k.vendors {
 		var l line
-		if err := json.Unmarshal([]byte(k.results[i]), &l); err != nil {
+		if err := readJSON(k.results[i], &l); err != nil {
 			return false, fmt.Errorf("update result: %w", err)
 		}
 		if answer.Results == nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/customergateway/gateway/internal/model"
 )
 
@@ -322,18 +324,18 @@ func scanPending(row interface{ Scan(...any) error }) (Pending, error) {
 	if err := row.Scan(&p.CustomerID, &vendor, &fields, &ids, &p.Version, &queued, &expires, &p.Attempts, &p.LastError, &p.DeliveryID, &updates, &traces, &p.BatchJob); err != nil {
 		return Pending{}, err
 	}
-	if err := json.Unmarshal([]byte(updates), &p.UpdateIDs); err != nil {
+	if err := readJSON(updates, &p.UpdateIDs); err != nil {
 		return Pending{}, fmt.Errorf("pending update ids: %w", err)
 	}
-	if err := json.Unmarshal([]byte(traces), &p.TraceParents); err != nil {
+	if err := readJSON(traces, &p.TraceParents); err != nil {
 		return Pending{}, fmt.Errorf("pending trace parents: %w", err)
 	}
 
 	p.Vendor, p.QueuedAt, p.ExpiresAt = model.Vendor(vendor), fromNanos(queued), fromNanos(expires)
-	if err := json.Unmarshal([]byte(fields), &p.Fields); err != nil {
+	if err := readJSON(fields, &p.Fields); err != nil {
 		return Pending{}, fmt.Errorf("pending fields: %w", err)
 	}
-	if err := json.Unmarshal([]byte(ids), &p.RequestIDs); err != nil {
+	if err := readJSON(ids, &p.RequestIDs); err != nil {
 		return Pending{}, fmt.Errorf("pending request ids: %w", err)
 	}
 	return p, nil
@@ -644,4 +646,13 @@ func (s *Store) GiveToOwnJob(ctx context.Context, customerID string, vendor mode
 		return false, fmt.Errorf("store: give a delivery to its own job: %w", err)
 	}
 	return !moved, nil
+}
+
+// readJSON decodes a JSON column the store wrote (encoding/json, so valid UTF-8 with no
+// name twice and every name as its struct tag spells it) into v with encoding/json/v2's
+// reference implementation (go-json-experiment): a queued delivery's columns and an
+// update's answer are read on every attempt, and it takes half the time and allocations.
+// What v2 reads more strictly than v1 never occurs in what the store wrote.
+func readJSON(text string, v any) error {
+	return jsonv2.Unmarshal([]byte(text), v)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -346,4 +347,29 @@ func TestQueueDeliveriesTogether(t *testing.T) {
 			t.Fatalf("a failed batch left %v waiting: %v", vs, err)
 		}
 	})
+}
+
+// readJSON (encoding/json/v2) reads what the store wrote (encoding/json) as encoding/json
+// reads it: raw leaf values of every kind byte for byte, escapes and all, and the lists.
+func TestReadJSONReadsWhatTheStoreWrote(t *testing.T) {
+	fields := fieldsOf(t, `{"email":"a<b>&c@example.com","lead_score":14,"tags":["x","\u2028y"],
+		"address":{"city":"Hà Nội","line1":"68 \"Nguyen\" Co Thach"},"attributes":{"vip":"yes","note":"likes \u00e9 tea"}}`, 3)
+	written := []any{fields, []string{"u-1", "u-2"}, []string{}}
+	for _, w := range written {
+		text, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 := reflect.New(reflect.TypeOf(w))
+		if err := json.Unmarshal(text, v1.Interface()); err != nil {
+			t.Fatal(err)
+		}
+		v2 := reflect.New(reflect.TypeOf(w))
+		if err := readJSON(string(text), v2.Interface()); err != nil {
+			t.Fatalf("readJSON(%s): %v", text, err)
+		}
+		if !reflect.DeepEqual(v1.Elem().Interface(), v2.Elem().Interface()) {
+			t.Errorf("readJSON(%s) = %#v, encoding/json reads %#v", text, v2.Elem().Interface(), v1.Elem().Interface())
+		}
+	}
 }
