@@ -29,8 +29,8 @@ type Queued struct {
 
 // DeliverQueued sends what waits for one customer at one vendor, as a request would: the
 // canonical update rebuilt from the queued fields, the customer's current refs (q.Refs)
-// laid under it, the vendor's keys resolved when they are still unknown, and one delivery with the
-// same retries, breaker and deadline as a request.
+// laid under it, the vendor's keys resolved when they are still unknown, and one delivery
+// with the same retries, breaker and deadline as a request.
 func (s *Service) DeliverQueued(ctx context.Context, q Queued) model.VendorResult {
 	body, err := q.Fields.Update()
 	if err != nil {
