@@ -55,8 +55,8 @@ func (s *Store) lockUpdates(ctx context.Context, tx *sql.Tx, ids []string) error
 
 // keepUpdate stores u for GET /updates (nothing without an UpdateID) and answers whether it
 // is due a notice when its queued deliveries have all ended (it was answered with a vendor
-// queued). A caller that queued them in an earlier transaction notices at once
-// (noticeCompleted): they may have ended before u was recorded.
+// queued). A caller that queued them in an earlier transaction notices at once, the
+// update locked first (RecordUpdate): they may have ended before u was recorded.
 func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord) (bool, error) {
 	if u.UpdateID == "" {
 		return false, nil
@@ -66,12 +66,6 @@ func (s *Store) keepUpdate(ctx context.Context, tx *sql.Tx, u model.UpdateRecord
 		return false, err
 	}
 	notify := len(u.Waiting()) > 0
-	if notify {
-		// Only an update with a delivery queued can end later, in the worker's transaction.
-		if err := s.lockUpdates(ctx, tx, []string{u.UpdateID}); err != nil {
-			return false, err
-		}
-	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO updates (update_id, customer_id, received_at, answer, notify) VALUES ($1, $2, $3, $4, $5)`,
 		u.UpdateID, u.CustomerID, nanos(u.ReceivedAt), string(answer), boolInt(notify)); err != nil {
 		return false, err

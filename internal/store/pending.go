@@ -564,6 +564,11 @@ func (s *Store) RecordUpdate(ctx context.Context, e model.AuditEvent, u model.Up
 		if err != nil || !notify {
 			return err
 		}
+		// Taking turns with a transaction that ends one of u's deliveries: whichever locks
+		// second sees the other's rows, so the end is noticed by one of them.
+		if err := s.lockUpdates(ctx, b.tx, []string{u.UpdateID}); err != nil {
+			return err
+		}
 		return s.noticeCompleted(ctx, b.tx, u.UpdateID)
 	})
 	if err != nil {

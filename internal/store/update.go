@@ -106,8 +106,9 @@ func (s *Store) writeUpdateTx(ctx context.Context, b *batch, w model.UpdateWrite
 		}
 		written.Queued = queued
 	}
-	// No notice: every delivery of this update was queued in this transaction, so none can
-	// have ended yet; the one that ends last notices (EndDeliveryTx).
+	// No notice, and no lock to take turns with the transactions that end its deliveries:
+	// every delivery of this update was queued in this transaction, so none can have ended
+	// yet, and the one that ends last notices (EndDeliveryTx).
 	e, u, delivered := w.Record(written)
 	_, err := s.recordUpdateTx(ctx, tx, e, u, delivered)
 	return written, err
