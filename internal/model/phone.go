@@ -48,17 +48,9 @@ func ParsePhone(raw, defaultRegion string) (Phone, error) {
 // repeats for one customer only: a load test that sends one body for many customers finds
 // nothing read for it already. Only numbers that parse are kept; a number's reading
 // depends on nothing but the number and the region, so what is kept never goes stale.
-var customerPhones = mustLRU[phoneKey, Phone](4096)
+var customerPhones, _ = lru.New[phoneKey, Phone](4096) // an error only for a size below 1
 
 type phoneKey struct{ customer, raw, region string }
-
-func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
-	c, err := lru.New[K, V](size)
-	if err != nil {
-		panic(err) // only for a size below 1
-	}
-	return c
-}
 
 // customerPhone is ParsePhone(raw, defaultRegion) for the customer's number, read once
 // for repeats (customerPhones).

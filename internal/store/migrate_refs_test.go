@@ -112,7 +112,7 @@ func TestDeliveredFieldsMigrateToARowPerVendor(t *testing.T) {
 			}
 			for c, byVendor := range want {
 				for v, d := range byVendor {
-					got, err := s.Delivered(t.Context(), c, v)
+					got, err := s.delivered(t.Context(), c, v)
 					if err != nil || !maps.Equal(got, d) {
 						t.Errorf("%s at %s after the migration: %v, %v; want %v", c, v, got, err, d)
 					}
@@ -125,7 +125,7 @@ func TestDeliveredFieldsMigrateToARowPerVendor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Delivered(t.Context(), "c-1", ladiFlow)
+			got, err := s.delivered(t.Context(), "c-1", ladiFlow)
 			if want := (model.Delivered{"email": 20, "address\x1fcity": 10, "phone": 15}); err != nil || !maps.Equal(got, want) {
 				t.Errorf("c-1 at LadiFlow after a merge: %v, %v; want %v", got, err, want)
 			}

@@ -541,15 +541,6 @@ func (s *Store) BeforeSend(ctx context.Context, customerID string, vendor model.
 	return delivered, refs, nil
 }
 
-// Delivered answers what the vendor already received from the gateway for the customer.
-func (s *Store) Delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
-	d, err := s.readDeliveredAt(ctx, s.r, customerID, []model.Vendor{vendor})
-	if err != nil {
-		return nil, fmt.Errorf("store: read delivered fields: %w", err)
-	}
-	return d[vendor], nil
-}
-
 // RecordUpdate records an update's audit event and, for each vendor that received it
 // directly, the fields delivered, in one transaction.
 //
@@ -589,6 +580,7 @@ func (s *Store) recordUpdateTx(ctx context.Context, tx *sql.Tx, e model.AuditEve
 	return s.keepUpdate(ctx, tx, u)
 }
 
+// queryer is what reads need of a *sql.DB or a *sql.Tx.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }

@@ -100,12 +100,7 @@ func (s *Store) Refs(ctx context.Context, customerID string) (model.VendorRefs, 
 	return refs, len(refs) > 0, nil
 }
 
-// querier is what reads need of a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func readRefs(ctx context.Context, q querier, customerID string) (model.VendorRefs, error) {
+func readRefs(ctx context.Context, q queryer, customerID string) (model.VendorRefs, error) {
 	rows, err := q.QueryContext(ctx, `SELECT vendor, ref_key, value FROM customer_refs WHERE customer_id = $1`, customerID)
 	if err != nil {
 		return nil, err

@@ -181,7 +181,7 @@ func TestPurgeKeeps(t *testing.T) {
 				t.Errorf("%s holds %d rows, want %d: %v", table, counts[table], n, counts)
 			}
 		}
-		if d, err := s.Delivered(ctx, "c-1", ladiFlow); err != nil || len(d) != 1 {
+		if d, err := s.delivered(ctx, "c-1", ladiFlow); err != nil || len(d) != 1 {
 			t.Errorf("LadiFlow's delivered fields while its delivery waits: %v, %v", d, err)
 		}
 		// The delivery fails: it may be retried while its fields are kept...

@@ -284,3 +284,10 @@ func refsInFileAlone(ctx context.Context, path, dir string) (int, error) {
 	err = db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT customer_id) FROM customer_refs`).Scan(&n)
 	return n, err
 }
+
+// delivered is what the vendor received from the gateway for the customer, as a queued
+// delivery reads it before it is sent (BeforeSend).
+func (s *Store) delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
+	d, _, err := s.BeforeSend(ctx, customerID, vendor)
+	return d, err
+}
