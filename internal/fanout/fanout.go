@@ -258,6 +258,9 @@ func logDelivery(log *zerolog.Logger, v model.Vendor, r model.VendorResult, err 
 
 // statusOf is the status a call's error ends a delivery with.
 func statusOf(err error) model.Status {
+	if err == nil {
+		return model.StatusOK // what classify says, without the time it notes for a result
+	}
 	return classify("", err).Status
 }
 

@@ -55,12 +55,14 @@ func (p Policy) Wrap(v vendors.Vendor, call vendors.Call, observe Observer) vend
 
 // wrap is Wrap, and the state of the vendor's breaker, for metrics.
 func (p Policy) wrap(v vendors.Vendor, call vendors.Call, observe Observer) (vendors.Call, func() BreakerState) {
-	breaker, state := newBreaker(p.BreakerFailures, p.BreakerCooldown)
+	breaker, state := newBreakerPolicy(p.BreakerFailures, p.BreakerCooldown)
 	return Chain(call,
 		Recover(v.Name()),
 		Observe(v.Name(), observe),
-		Retry(p.Attempts, p.Backoff),
-		breaker,
+		// Retry, then the breaker, as one failsafe-go executor: each attempt goes through the
+		// breaker as it would through Breaker's own executor inside Retry's, for 12 fewer
+		// allocations a call (BenchmarkPolicies).
+		withPolicies(retryPolicy(p.Attempts, p.Backoff), breaker),
 		Timeout(p.AttemptTimeout),
 		countAttempt,
 		traceAttempt(v.Name()),
@@ -84,7 +86,12 @@ func countsAsFailure(err error) bool {
 // Retry makes up to attempts calls while they fail retryably, waiting backoff (doubling to
 // 20 times that, with a quarter of jitter) in between; a caller's cancellation ends it.
 func Retry(attempts int, backoff time.Duration) Wrapper {
-	policy := retrypolicy.NewBuilder[[]byte]().
+	return withPolicies(retryPolicy(attempts, backoff))
+}
+
+// retryPolicy is Retry's policy.
+func retryPolicy(attempts int, backoff time.Duration) failsafe.Policy[[]byte] {
+	return retrypolicy.NewBuilder[[]byte]().
 		HandleIf(func(_ []byte, err error) bool { return countsAsFailure(err) }).
 		AbortIf(func(_ []byte, err error) bool { return errors.Is(err, context.Canceled) }).
 		WithMaxAttempts(attempts).
@@ -92,8 +99,13 @@ func Retry(attempts int, backoff time.Duration) Wrapper {
 		WithJitterFactor(0.25).
 		ReturnLastFailure().
 		Build()
+}
+
+// withPolicies runs each call through one failsafe-go executor of policies, the first
+// outermost; the call is given the attempt's context.
+func withPolicies(policies ...failsafe.Policy[[]byte]) Wrapper {
 	return func(next vendors.Call) vendors.Call {
-		ex := failsafe.With[[]byte](policy)
+		ex := failsafe.With(policies...)
 		return func(ctx context.Context, req *model.Request) ([]byte, error) {
 			return ex.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[[]byte]) ([]byte, error) {
 				return next(exec.Context(), req)
@@ -126,6 +138,12 @@ var BreakerStates = []BreakerState{BreakerClosed, BreakerHalfOpen, BreakerOpen}
 
 // newBreaker is Breaker, and a reader of its state.
 func newBreaker(failures uint, cooldown time.Duration) (Wrapper, func() BreakerState) {
+	breaker, state := newBreakerPolicy(failures, cooldown)
+	return withPolicies(breaker), state
+}
+
+// newBreakerPolicy is Breaker's policy, and a reader of its state.
+func newBreakerPolicy(failures uint, cooldown time.Duration) (failsafe.Policy[[]byte], func() BreakerState) {
 	breaker := circuitbreaker.NewBuilder[[]byte]().
 		HandleIf(func(_ []byte, err error) bool { return countsAsFailure(err) }).
 		WithFailureThreshold(failures).
@@ -141,14 +159,7 @@ func newBreaker(failures uint, cooldown time.Duration) (Wrapper, func() BreakerS
 			return BreakerClosed
 		}
 	}
-	return func(next vendors.Call) vendors.Call {
-		ex := failsafe.With[[]byte](breaker)
-		return func(ctx context.Context, req *model.Request) ([]byte, error) {
-			return ex.WithContext(ctx).Get(func() ([]byte, error) {
-				return next(ctx, req)
-			})
-		}
-	}, state
+	return breaker, state
 }
 
 // Timeout bounds one attempt: its context ends after d, and an attempt that failed because
