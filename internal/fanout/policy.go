@@ -45,9 +45,10 @@ type Wrapper func(vendors.Call) vendors.Call
 type Observer func(v model.Vendor, r model.VendorResult, d time.Duration)
 
 // Wrap composes p's policies around call for vendor v, outermost first: recover, observe,
-// retry, breaker, per-attempt timeout, and each attempt counted and traced. Each wrapper
-// is one policy and can be read and tested alone; the order is what makes a retry see the
-// breaker and a timeout end one attempt, not the whole delivery.
+// retry, breaker, per-attempt timeout, and each attempt counted and traced. Each policy
+// can be read and tested alone (Retry, Breaker, Timeout...); retry and breaker share one
+// failsafe-go executor here. The order is what makes a retry see the breaker and a timeout
+// end one attempt, not the whole delivery.
 func (p Policy) Wrap(v vendors.Vendor, call vendors.Call, observe Observer) vendors.Call {
 	call, _ = p.wrap(v, call, observe)
 	return call
@@ -55,7 +56,7 @@ func (p Policy) Wrap(v vendors.Vendor, call vendors.Call, observe Observer) vend
 
 // wrap is Wrap, and the state of the vendor's breaker, for metrics.
 func (p Policy) wrap(v vendors.Vendor, call vendors.Call, observe Observer) (vendors.Call, func() BreakerState) {
-	breaker, state := newBreakerPolicy(p.BreakerFailures, p.BreakerCooldown)
+	breaker, state := breakerPolicy(p.BreakerFailures, p.BreakerCooldown)
 	return Chain(call,
 		Recover(v.Name()),
 		Observe(v.Name(), observe),
@@ -118,8 +119,8 @@ func withPolicies(policies ...failsafe.Policy[[]byte]) Wrapper {
 // circuitbreaker.ErrOpen without calling the vendor for cooldown, then lets one trial
 // call through. One Breaker is one vendor's: build one per vendor.
 func Breaker(failures uint, cooldown time.Duration) Wrapper {
-	w, _ := newBreaker(failures, cooldown)
-	return w
+	breaker, _ := breakerPolicy(failures, cooldown)
+	return withPolicies(breaker)
 }
 
 // BreakerState is where a vendor's circuit breaker stands.
@@ -136,14 +137,8 @@ const (
 // BreakerStates lists every state a breaker can be in.
 var BreakerStates = []BreakerState{BreakerClosed, BreakerHalfOpen, BreakerOpen}
 
-// newBreaker is Breaker, and a reader of its state.
-func newBreaker(failures uint, cooldown time.Duration) (Wrapper, func() BreakerState) {
-	breaker, state := newBreakerPolicy(failures, cooldown)
-	return withPolicies(breaker), state
-}
-
-// newBreakerPolicy is Breaker's policy, and a reader of its state.
-func newBreakerPolicy(failures uint, cooldown time.Duration) (failsafe.Policy[[]byte], func() BreakerState) {
+// breakerPolicy is Breaker's policy, and a reader of its state.
+func breakerPolicy(failures uint, cooldown time.Duration) (failsafe.Policy[[]byte], func() BreakerState) {
 	breaker := circuitbreaker.NewBuilder[[]byte]().
 		HandleIf(func(_ []byte, err error) bool { return countsAsFailure(err) }).
 		WithFailureThreshold(failures).
