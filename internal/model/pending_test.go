@@ -51,6 +51,18 @@ func TestQueuedFieldsRoundTrip(t *testing.T) {
 	}
 }
 
+// A queued leaf the contract no longer has (queued by an older gateway, say) or one that
+// names a field in another case is refused, not dropped: the delivery says what it cannot
+// send instead of sending less than was accepted.
+func TestQueuedFieldsUnknownToTheContractAreRefused(t *testing.T) {
+	for _, path := range [][]string{{"nickname"}, {"Full_Name"}, {"address", "planet"}} {
+		p := PendingFields{{Path: path, Seq: 1, Value: json.RawMessage(`"x"`)}}
+		if u, err := p.Update(); err == nil {
+			t.Errorf("%v: rebuilt %+v, want an error", path, u)
+		}
+	}
+}
+
 func TestPendingMergeNewestLeafWins(t *testing.T) {
 	older := queued(t, `{"email":"old@example.com","address":{"line1":"1 Main","city":"Busan"},"tags":["a","b"],"birthday":"1990-01-02","birthday_calendar":"lunar"}`, 10)
 	newer := queued(t, `{"phone":"+821012345678","address":{"city":"Seoul"},"tags":["c"],"birthday":"1991-03-04"}`, 20)
