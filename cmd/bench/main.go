@@ -51,6 +51,8 @@ type options struct {
 	drainTimeout time.Duration
 	// rounds is how many times the systems are measured in turn.
 	rounds int
+	// postgres is the database the postgres system runs on (-postgres).
+	postgres string
 	// set are the gateway settings (NAME=VALUE) given with -set, in order; a later one of a
 	// name wins.
 	set []string
@@ -92,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.n, "n", 3000, "updates measured per system (at most 100,000)")
 	fs.IntVar(&o.c, "c", 32, "concurrent connections")
 	fs.IntVar(&o.warmup, "warmup", 300, "updates sent to each system before measuring")
-	systems := fs.String("systems", strings.Join(systemNames(), ","), "systems to measure, in this order")
+	systems := fs.String("systems", strings.Join(defaultSystems, ","), "systems to measure, in this order (postgres needs -postgres)")
+	fs.StringVar(&o.postgres, "postgres", "", "a PostgreSQL database URL (postgres://...) for the postgres system, which it adds to the default -systems; a schema of its own is made in it and dropped")
 	fs.StringVar(&o.body, "body", "", "the update to send (default: the module's cmd/loadgen/update.json)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop the whole run after this long")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the async queue to drain")
@@ -124,6 +127,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if len(o.systems) == 0 {
 		return o, errors.New("-systems names none")
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "systems" })
+	if o.postgres != "" && !explicit {
+		o.systems = append(o.systems, "postgres")
+	}
+	if slices.Contains(o.systems, "postgres") {
+		if _, err := withParams(o.postgres, nil); err != nil {
+			return o, fmt.Errorf("-systems postgres needs -postgres postgres://...: %w", err)
+		}
 	}
 	return o, nil
 }

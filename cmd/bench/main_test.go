@@ -39,6 +39,11 @@ func TestParseStat(t *testing.T) {
 			}
 		})
 	}
+	// Field 4 is the parent; 16 and 17 (cutime, cstime) the children waited for.
+	st, err := parseProcStat("1234 (postgres) S 77 1234 1234 0 -1 4194560 3513 0 0 0 1500 250 30 12 20 0 9 0 123456")
+	if err != nil || st != (procStat{ppid: 77, cpu: 1750, reaped: 42}) {
+		t.Errorf("parseProcStat = %+v, %v; want ppid 77, cpu 1750, reaped 42", st, err)
+	}
 	if d := ticksToDuration(1750); d != 17500*time.Millisecond {
 		t.Errorf("ticksToDuration(1750) = %v, want 17.5s", d)
 	}
@@ -244,7 +249,15 @@ func TestParseFlags(t *testing.T) {
 	if o, err := parseFlags(set, &bytes.Buffer{}); err != nil || !slices.Equal(o.set, []string{"GATEWAY_QUEUE_WORKERS=16", "GATEWAY_LOG_LEVEL=debug", "GATEWAY_LOG_LEVEL=INFO"}) {
 		t.Errorf("-set twice: %q, %v", o.set, err)
 	}
-	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"},
+	const pgURL = "postgres://u@127.0.0.1:5432/db?sslmode=disable"
+	if o, err := parseFlags([]string{"-postgres", pgURL}, &bytes.Buffer{}); err != nil || !slices.Equal(o.systems, []string{"bare", "none", "sqlite", "async", "postgres"}) || o.postgres != pgURL {
+		t.Errorf("-postgres alone adds the system: %v, %q, %v", o.systems, o.postgres, err)
+	}
+	if o, err := parseFlags([]string{"-postgres", pgURL, "-systems", "none"}, &bytes.Buffer{}); err != nil || !slices.Equal(o.systems, []string{"none"}) {
+		t.Errorf("-systems wins over -postgres: %v, %v", o.systems, err)
+	}
+	for _, args := range [][]string{{"-systems", "krakend"}, {"-systems", ","}, {"-systems", "none,postgres"},
+		{"-systems", "postgres", "-postgres", "127.0.0.1:5432"}, {"-postgres", "mysql://u@h/db"}, {"-n", "0"}, {"-c", "0"}, {"-warmup", "-1"}, {"extra"},
 		{"-set", "GATEWAY_QUEUE_WORKERS"}, {"-set", "=16"}, {"-set", "HAPPYTALK_TOKEN=t"}, {"-set", "PATH=/tmp"},
 		{"-set", "GATEWAY_DATABASE_URL=none"}, {"-set", "GATEWAY_ADDR=0.0.0.0:80"}, {"-rounds", "0"}, {"-rounds", "10"},
 		{"-set", "GATEWAY_LOG_LEVEL=warn"}, {"-set", "GATEWAY_LOG_LEVEL=2"}, {"-set", "GATEWAY_LOG_LEVEL=loud"}, {"-set", "GATEWAY_LOG_FORMAT=console"}} {

@@ -26,27 +26,41 @@ func cpuTime(pid int) (time.Duration, error) {
 }
 
 // parseStat returns utime+stime (fields 14 and 15, in clock ticks) of a /proc/<pid>/stat
-// line. The command name (field 2) is in parentheses and may itself hold spaces and
-// parentheses, so the fields are counted from the last ')'.
+// line.
 func parseStat(line string) (int64, error) {
+	st, err := parseProcStat(line)
+	return st.cpu, err
+}
+
+// parseProcStat reads a /proc/<pid>/stat line's parent (field 4), utime+stime (14 and 15)
+// and cutime+cstime (16 and 17, the children it waited for). The command name (field 2) is
+// in parentheses and may itself hold spaces and parentheses, so the fields are counted from
+// the last ')'.
+func parseProcStat(line string) (procStat, error) {
 	end := strings.LastIndexByte(line, ')')
 	if end < 0 {
-		return 0, fmt.Errorf("no command name in %q", line)
+		return procStat{}, fmt.Errorf("no command name in %q", line)
 	}
 	fields := strings.Fields(line[end+1:]) // fields[0] is field 3, the state
-	const utime, stime = 14 - 3, 15 - 3
-	if len(fields) <= stime {
-		return 0, fmt.Errorf("%d fields after the command name, want at least %d", len(fields), stime+1)
+	const ppid, utime, stime, cutime, cstime = 4 - 3, 14 - 3, 15 - 3, 16 - 3, 17 - 3
+	if len(fields) <= cstime {
+		return procStat{}, fmt.Errorf("%d fields after the command name, want at least %d", len(fields), cstime+1)
 	}
-	var sum int64
-	for _, i := range []int{utime, stime} {
+	field := func(i int) (int64, error) {
 		v, err := strconv.ParseInt(fields[i], 10, 64)
 		if err != nil || v < 0 {
-			return 0, fmt.Errorf("field %d: %q is not a tick count", i+3, fields[i])
+			return 0, fmt.Errorf("field %d: %q is not a count", i+3, fields[i])
 		}
-		sum += v
+		return v, nil
 	}
-	return sum, nil
+	var v [5]int64
+	for j, i := range []int{ppid, utime, stime, cutime, cstime} {
+		var err error
+		if v[j], err = field(i); err != nil {
+			return procStat{}, err
+		}
+	}
+	return procStat{ppid: int(v[0]), cpu: v[1] + v[2], reaped: v[3] + v[4]}, nil
 }
 
 func ticksToDuration(ticks int64) time.Duration {

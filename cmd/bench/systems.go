@@ -24,7 +24,10 @@ type system struct {
 	name  string // as -systems spells it
 	label string // as the table shows it
 	async bool   // send Prefer: respond-async, then wait for the queue to drain
-	start func(ctx context.Context, b *bench) (*process, error)
+	// postgres: the gateway runs on PostgreSQL (bench.pg), whose counters are read around
+	// the run.
+	postgres bool
+	start    func(ctx context.Context, b *bench) (*process, error)
 }
 
 var systems = []system{
@@ -32,7 +35,12 @@ var systems = []system{
 	{name: "none", label: "the gateway, `GATEWAY_DATABASE_URL=none`", start: startGateway("none")},
 	{name: "sqlite", label: "the gateway, default SQLite store", start: startGateway("sqlite")},
 	{name: "async", label: "the gateway, SQLite, `Prefer: respond-async` (request window only)", async: true, start: startGateway("async")},
+	{name: "postgres", label: "the gateway, PostgreSQL (`-postgres`)", postgres: true, start: startPostgres},
 }
+
+// defaultSystems are what a run measures unless -systems says otherwise: every system but
+// postgres, which needs a database (-postgres, which adds it).
+var defaultSystems = []string{"bare", "none", "sqlite", "async"}
 
 func systemNames() []string {
 	var names []string
@@ -59,6 +67,8 @@ type bench struct {
 	env    []string // every server's environment before its own variables
 	stub   *process
 	stderr io.Writer
+	// pg is the postgres system's database while it runs.
+	pg *pgServer
 }
 
 func (b *bench) bin(name string) string { return filepath.Join(b.dir, "bin", name) }
@@ -124,6 +134,15 @@ func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
 		return row{}, "", err
 	}
 	defer p.stop()
+	var pgr *pgRun
+	if sys.postgres {
+		pg := b.pg
+		b.pg = nil
+		defer func() { p.stop(); pg.close() }() // the schema goes once the gateway has stopped
+		if pgr, err = beginPostgres(ctx, pg); err != nil {
+			return row{}, "", err
+		}
+	}
 	base := "http://" + p.addr
 	l := newLoad(base, b.body, sys.async, b.opts.c)
 	defer l.client.CloseIdleConnections()
@@ -143,6 +162,11 @@ func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
 	if err != nil {
 		return row{}, "", err
 	}
+	if pgr != nil {
+		if err := pgr.window(); err != nil {
+			return row{}, "", err
+		}
+	}
 	w := l.send(ctx, b.opts.warmup+1, b.opts.n, b.opts.c)
 	server1, stub1, err := b.cpu(p)
 	if err != nil {
@@ -155,6 +179,10 @@ func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
 		system: sys.name, label: sys.label, updates: len(w.latencies), took: w.took,
 		p50: percentile(w.latencies, 50), p99: percentile(w.latencies, 99),
 		serverCPU: server1 - server0, stubCPU: stub1 - stub0,
+	}
+	if pgr != nil {
+		note, err := pgr.note(ctx, p, r.updates, b.opts.warmup)
+		return r, note, err
 	}
 	if !sys.async {
 		return r, "", nil
