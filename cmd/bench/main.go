@@ -198,6 +198,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stdout, "round %d of %d:\n\n", i, o.rounds)
 		}
 		printTable(stdout, rows)
+		if l := drainLine(rows); l != "" {
+			notes = append(notes, l)
+		}
 		for _, n := range notes {
 			fmt.Fprintln(stdout)
 			fmt.Fprintln(stdout, n)

@@ -174,6 +174,22 @@ func TestSpread(t *testing.T) {
 	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !slices.Equal(got, want) {
 		t.Errorf("spread:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
 	}
+	// With the async system and the SQLite store, how fast the queue drained against the
+	// store's synchronous rate, round by round.
+	drainRound := func(direct, drained float64) []row {
+		return []row{{system: "sqlite", updates: 1000, took: time.Duration(float64(time.Second) * 1000 / direct)}, {system: "async", drained: drained}}
+	}
+	out.Reset()
+	printSpread(&out, [][]row{drainRound(2000, 1000), drainRound(2500, 1000), drainRound(2000, 1200)})
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); got[len(got)-1] != "- async drained / sqlite delivered (updates/s): 0.50x, 0.40x, 0.60x (median 0.50x)" {
+		t.Errorf("drain spread:\n%s", out.String())
+	}
+	if l := drainLine(drainRound(2000, 1000)); l != "async drained 0.50x as fast as the SQLite store delivered synchronously (updates/s)." {
+		t.Errorf("drain line: %q", l)
+	}
+	if l := drainLine(drainRound(2000, 1000)[:1]); l != "" {
+		t.Errorf("drain line without the async system: %q", l)
+	}
 	out.Reset()
 	printSpread(&out, [][]row{rounds[0][2:], rounds[1][2:]})
 	if got := strings.TrimSpace(out.String()); got != "ratios in each of 2 rounds (median last):" {

@@ -195,10 +195,11 @@ func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
 	if err != nil {
 		return row{}, "", err
 	}
+	r.drained = float64(r.updates) / (w.took + took).Seconds()
 	note := fmt.Sprintf("%s: the %s queued deliveries had all gone out %.1f s after the request window "+
 		"(%s updates/s delivered from the first request to the empty queue); server CPU-µs per update "+
 		"including the deliveries: %s.", sys.name, thousands(float64(3*r.updates)), took.Seconds(),
-		thousands(float64(r.updates)/(w.took+took).Seconds()), thousands(perUpdate(server2-server0, r.updates)))
+		thousands(r.drained), thousands(perUpdate(server2-server0, r.updates)))
 	return r, note, nil
 }
 

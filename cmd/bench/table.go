@@ -17,6 +17,9 @@ type row struct {
 	p50, p99  time.Duration
 	serverCPU time.Duration // the system's own process, over the window
 	stubCPU   time.Duration // the stub vendors, over the window
+	// drained is, for a system that queues (async), the updates delivered a second from the
+	// window's first request until the queue was empty.
+	drained float64
 }
 
 func (r row) rate() float64 {
@@ -45,6 +48,33 @@ func ratio(rows []row, r row, base string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// drainRatio is how fast the async system's queue drained against how fast the SQLite
+// store delivered synchronously, and false when either was not run.
+func drainRatio(rows []row) (float64, bool) {
+	var drained, direct float64
+	for _, r := range rows {
+		switch r.system {
+		case "async":
+			drained = r.drained
+		case "sqlite":
+			direct = r.rate()
+		}
+	}
+	if drained == 0 || direct == 0 {
+		return 0, false
+	}
+	return drained / direct, true
+}
+
+// drainLine says drainRatio's figure, or "" when it has none.
+func drainLine(rows []row) string {
+	x, ok := drainRatio(rows)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("async drained %.2fx as fast as the SQLite store delivered synchronously (updates/s).", x)
 }
 
 // printTable writes rows as a Markdown table, with the ratios to the bare fan-out and to
@@ -114,6 +144,16 @@ func printSpread(w io.Writer, rounds [][]row) {
 			}
 			fmt.Fprintf(w, "- %s / %s: %s (median %.2fx)\n", r.system, base, strings.Join(parts, ", "), median(xs))
 		}
+	}
+	var xs []float64
+	var parts []string
+	for _, rows := range rounds {
+		if x, ok := drainRatio(rows); ok {
+			xs, parts = append(xs, x), append(parts, fmt.Sprintf("%.2fx", x))
+		}
+	}
+	if len(xs) > 0 {
+		fmt.Fprintf(w, "- async drained / sqlite delivered (updates/s): %s (median %.2fx)\n", strings.Join(parts, ", "), median(xs))
 	}
 }
 
