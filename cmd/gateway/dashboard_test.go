@@ -256,6 +256,10 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 			{"gateway_vendor_circuit_breaker_state", map[string]string{"vendor": "ladiflow", "state": "closed"}, func(v float64) bool { return v == 0 }, "0"},
 			{"gateway_vendor_circuit_breaker_state", map[string]string{"vendor": "happytalk", "state": "closed"}, func(v float64) bool { return v == 1 }, "1"},
 			{"gateway_webhook_deliveries_total", map[string]string{"result": "given_up"}, func(v float64) bool { return v == 0 }, "0"},
+			// The SQLite file's two pools: its one writing connection, and the readers.
+			{"go_sql_max_open_connections", map[string]string{"db_name": "writer"}, func(v float64) bool { return v == 1 }, "1"},
+			{"go_sql_max_open_connections", map[string]string{"db_name": "readers"}, func(v float64) bool { return v == 4 }, "4"},
+			{"go_sql_open_connections", map[string]string{"db_name": "writer"}, func(v float64) bool { return v == 1 }, "1, the update's writes went through it"},
 		}
 		for _, tt := range tests {
 			v, ok := value(tt.name, tt.labels)

@@ -27,6 +27,7 @@ func watch(m *metrics.Metrics, f *fanout.Fanout, st *store.Store) {
 	if st == nil {
 		return
 	}
+	m.WatchPools(st.Pools())
 	m.WatchQueue(st.CountPending)
 	m.WatchVendorQueues(f.Enabled(), func(ctx context.Context) (map[model.Vendor]metrics.VendorQueue, error) {
 		byVendor, err := st.PendingByVendor(ctx)

@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"context"
+	"database/sql"
 	"math"
 	"net/http"
 	"slices"
@@ -72,6 +73,16 @@ func (m *Metrics) Handler() http.Handler {
 // ObserveRequest records one served request.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// WatchPools reports each of the store's connection pools, by name, with client_golang's
+// database/sql collector (go_sql_*, labelled db_name): the sessions open, in use and idle,
+// the waits for one, and those closed. A steady load opens no session, so a
+// go_sql_max_idle_closed_total that grows under it says the pool is too small for it.
+func (m *Metrics) WatchPools(pools map[string]*sql.DB) {
+	for name, db := range pools {
+		m.registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+	}
 }
 
 // WatchQueue reports the deliveries waiting in the durable queue, as count answers at each

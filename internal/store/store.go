@@ -129,6 +129,17 @@ func parseURL(rawURL string) (engine, target string, err error) {
 	return "", "", fmt.Errorf("store: unsupported database URL scheme %q (want sqlite: or postgres:)", scheme)
 }
 
+// Pools answers the store's connection pools by the name the metrics give each (db_name):
+// "writer" and "readers" for a SQLite file, its one writing connection and the pool that
+// reads beside it; "pool" where one pool does both (PostgreSQL, an in-memory SQLite
+// database).
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.r == s.w {
+		return map[string]*sql.DB{"pool": s.w}
+	}
+	return map[string]*sql.DB{"writer": s.w, "readers": s.r}
+}
+
 func (s *Store) openPostgres(connString string) error {
 	db, err := sql.Open("pgx", connString)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,4 +291,28 @@ func refsInFileAlone(ctx context.Context, path, dir string) (int, error) {
 func (s *Store) delivered(ctx context.Context, customerID string, vendor model.Vendor) (model.Delivered, error) {
 	d, _, err := s.BeforeSend(ctx, customerID, vendor)
 	return d, err
+}
+
+// The pools the metrics report are named for what they do: a SQLite file's one writing
+// connection and its readers, or the one pool that does both.
+func TestPoolsAreNamedForWhatTheyDo(t *testing.T) {
+	t.Parallel()
+	check := func(s *Store, want map[string]int) {
+		t.Helper()
+		got := map[string]int{}
+		for name, db := range s.Pools() {
+			got[name] = db.Stats().MaxOpenConnections
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s pools (name: most sessions) = %v, want %v", s.Engine(), got, want)
+		}
+	}
+	check(openStore(t, "sqlite::memory:"), map[string]int{"pool": 1})
+	for _, e := range engines() {
+		want := map[string]int{"writer": 1, "readers": sqliteReaders}
+		if e.Name == EnginePostgres {
+			want = map[string]int{"pool": postgresConns}
+		}
+		check(openStore(t, e.Fresh(t)), want)
+	}
 }
