@@ -201,7 +201,7 @@ func (r *pgRun) window() error {
 	return err
 }
 
-// note stops the gateway p after the window of updates (measured after warmup others),
+// note stops the gateway p once the window's updates (after warmup more) are answered,
 // waits for its sessions to end, and says what the server did: its CPU per update over the
 // window, the sessions the gateway opened during it, and over the whole run, warm-up
 // included, its commits per update and the sessions it opened.

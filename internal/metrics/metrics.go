@@ -77,8 +77,9 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 
 // WatchPools reports each of the store's connection pools, by name, with client_golang's
 // database/sql collector (go_sql_*, labelled db_name): the sessions open, in use and idle,
-// the waits for one, and those closed. A steady load opens no session, so a
-// go_sql_max_idle_closed_total that grows under it says the pool is too small for it.
+// the waits for one, and those closed. Under a steady load the counts of sessions closed
+// stay flat (no session is opened per request), and a go_sql_wait_count_total that grows
+// says the pool is too small for the load.
 func (m *Metrics) WatchPools(pools map[string]*sql.DB) {
 	for name, db := range pools {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, name))

@@ -170,8 +170,9 @@ func (p PendingFields) Update() (CustomerUpdate, error) {
 	}
 	// encoding/json/v2's reference implementation (go-json-experiment), as the request's
 	// body was decoded into this struct: a queued delivery rebuilds its update on every
-	// attempt, and v1 took twice the time. The leaves were read from that decoded struct,
-	// so nothing v2 reads more strictly than v1 (names by case, invalid UTF-8) is in them.
+	// attempt (BenchmarkDrainQueue/sqlite: 4,451-4,454 allocations an update with v1,
+	// 4,293-4,294 with v2). The leaves were read from that decoded struct, so nothing v2
+	// reads more strictly than v1 (names by case, invalid UTF-8) is in them.
 	raw, err := jsonv2.Marshal(tree)
 	if err != nil {
 		return CustomerUpdate{}, err
