@@ -7,9 +7,11 @@
 // CPU per update read from /proc/<pid>/stat before and after the measured window, with the
 // ratios to the bare fan-out and to the gateway without a store; the stub's CPU per update
 // shows that it is not what limits the run. Compare the ratios: the figures are one run's
-// on a machine that does everything at once.
+// on a machine that does everything at once. -postgres URL adds the gateway on PostgreSQL,
+// on a schema of its own in that database, with what the server did beside the table
+// (postgres.go).
 //
-//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async] [-rounds 1] [-set GATEWAY_X=y ...]
+//	go run ./cmd/bench [-n 3000] [-c 32] [-warmup 300] [-systems bare,none,sqlite,async] [-rounds 1] [-set GATEWAY_X=y ...] [-postgres postgres://...]
 package main
 
 import (
