@@ -223,6 +223,10 @@ func (f *Fanout) send(ctx context.Context, v *vendor, p model.Plan) model.Vendor
 	actx, attempts := withAttempts(ctx)
 	_, err := v.call(actx, p.Request)
 	r := classify(v.plugin.DisplayName(), err)
+	if err == nil {
+		now := time.Now().UTC() // when the vendor accepted it: GET /updates's delivered_at
+		r.DeliveredAt = &now
+	}
 	r.Warnings = warnings(p)
 	if errors.Is(err, circuitbreaker.ErrOpen) && attempts.Load() > 0 {
 		// The breaker opened between this update's own retries: say so, not "not called".
@@ -258,9 +262,6 @@ func logDelivery(log *zerolog.Logger, v model.Vendor, r model.VendorResult, err 
 
 // statusOf is the status a call's error ends a delivery with.
 func statusOf(err error) model.Status {
-	if err == nil {
-		return model.StatusOK // what classify says, without the time it notes for a result
-	}
 	return classify("", err).Status
 }
 
@@ -268,8 +269,6 @@ func statusOf(err error) model.Status {
 func classify(display string, err error) model.VendorResult {
 	r := model.VendorResult{Status: model.StatusOK}
 	if err == nil {
-		now := time.Now().UTC() // when the vendor accepted it: GET /updates's delivered_at
-		r.DeliveredAt = &now
 		return r
 	}
 	var ve *model.VendorError
