@@ -27,15 +27,16 @@ func TestParseStat(t *testing.T) {
 		{name: "negative", line: "1234 (gateway) S 1 1234 1234 0 -1 4194560 3513 0 0 0 -5 250 0", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat(tc.line)
+			st, err := parseProcStat(tc.line)
+			got := st.cpu
 			if tc.wantErr {
 				if err == nil {
-					t.Fatalf("parseStat = %d, want an error", got)
+					t.Fatalf("parseProcStat's cpu = %d, want an error", got)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("parseStat = %d, %v; want %d", got, err, tc.want)
+				t.Fatalf("parseProcStat's cpu = %d, %v; want %d", got, err, tc.want)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -156,21 +155,20 @@ func (pg *pgServer) close() {
 }
 
 // startPostgres starts the gateway on a schema of its own in the -postgres database.
-func startPostgres(ctx context.Context, b *bench) (*process, error) {
+func startPostgres(ctx context.Context, b *bench) (*process, *pgServer, error) {
 	if b.opts.postgres == "" {
-		return nil, errors.New("the postgres system needs -postgres URL")
+		return nil, nil, errors.New("the postgres system needs -postgres URL")
 	}
 	pg, err := openPostgres(ctx, b.opts.postgres)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := startProcess(ctx, "postgres", b.dir, b.bin("gateway"), nil, b.gatewayEnv(pg.gatewayURL), gatewayAddr)
 	if err != nil {
 		pg.close()
-		return nil, err
+		return nil, nil, err
 	}
-	b.pg = pg
-	return p, nil
+	return p, pg, nil
 }
 
 // pgRun is what the postgres system measures of the server around one run.
@@ -231,23 +229,4 @@ func (r *pgRun) note(ctx context.Context, p *process, updates, warmup int) (stri
 		"over the gateway's whole run (warm-up included, pg_stat_database, where a statement outside a transaction counts as a commit): "+
 		"%.2f commits per update and %d sessions opened.",
 		server, opened, float64(end.commits-r.start.commits)/float64(all), end.sessions-r.start.sessions), nil
-}
-
-// procStat is what the bench reads of /proc/<pid>/stat, in clock ticks.
-type procStat struct {
-	ppid   int
-	cpu    int64 // utime+stime
-	reaped int64 // cutime+cstime: the children waited for
-}
-
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return procStat{}, err
-	}
-	st, err := parseProcStat(string(b))
-	if err != nil {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return st, nil
 }

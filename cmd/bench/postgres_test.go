@@ -2,25 +2,27 @@ package main
 
 import (
 	"database/sql"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/customergateway/gateway/internal/store/storetest"
 )
 
-// The postgres system's counters, on a real server (GATEWAY_TEST_POSTGRES_URL, as the
-// store's tests): a session that opens with the gateway's URL lands in the run's schema, is
-// told apart by its application_name, and its commits and its session are counted once it
-// has gone; the schema is dropped at the end.
+// The postgres system's counters, on a real server: a session that opens with the
+// gateway's URL lands in the run's schema, is told apart by its application_name, and its
+// commits and its session are counted once it has gone; the schema is dropped at the end.
+// It runs where the store's PostgreSQL tests run (storetest.Engines: GATEWAY_TEST_POSTGRES_URL,
+// which .ci/run sets).
 func TestPostgresCounters(t *testing.T) {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	if dsn == "" {
-		// As the store's PostgreSQL tests, which run only where a server is named (CI's
-		// .ci/run names one).
-		t.Skip(storetest.PostgresEnv + " is not set: no PostgreSQL to count on")
-	}
 	t.Parallel()
+	for _, e := range storetest.Engines() {
+		if e.Name == "postgres" {
+			testPostgresCounters(t, e.Fresh(t))
+		}
+	}
+}
+
+func testPostgresCounters(t *testing.T, dsn string) {
 	ctx := t.Context()
 	pg, err := openPostgres(ctx, dsn)
 	if err != nil {
@@ -62,6 +64,9 @@ func TestPostgresCounters(t *testing.T) {
 	}
 	if n, err := pg.openedSince(ctx, begun); err != nil || n != 1 {
 		t.Errorf("sessions of the gateway's opened since the start: %d (%v), want 1", n, err)
+	}
+	if err := pg.waitGatewayGone(ctx, 100*time.Millisecond); err == nil {
+		t.Error("waitGatewayGone returned while the gateway's session was open")
 	}
 	gw.Close()
 	if err := pg.waitGatewayGone(ctx, 30*time.Second); err != nil {

@@ -14,22 +14,27 @@ const clockTicks = 100
 
 // cpuTime is the CPU a process has used so far, user and system, from /proc/<pid>/stat.
 func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	ticks, err := parseStat(string(b))
-	if err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return ticksToDuration(ticks), nil
+	st, err := readProcStat(pid)
+	return ticksToDuration(st.cpu), err
 }
 
-// parseStat returns utime+stime (fields 14 and 15, in clock ticks) of a /proc/<pid>/stat
-// line.
-func parseStat(line string) (int64, error) {
-	st, err := parseProcStat(line)
-	return st.cpu, err
+// procStat is what the bench reads of /proc/<pid>/stat, in clock ticks.
+type procStat struct {
+	ppid   int
+	cpu    int64 // utime+stime
+	reaped int64 // cutime+cstime: the children waited for
+}
+
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	st, err := parseProcStat(string(b))
+	if err != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return st, nil
 }
 
 // parseProcStat reads a /proc/<pid>/stat line's parent (field 4), utime+stime (14 and 15)

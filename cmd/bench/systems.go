@@ -24,10 +24,9 @@ type system struct {
 	name  string // as -systems spells it
 	label string // as the table shows it
 	async bool   // send Prefer: respond-async, then wait for the queue to drain
-	// postgres: the gateway runs on PostgreSQL (bench.pg), whose counters are read around
-	// the run.
-	postgres bool
-	start    func(ctx context.Context, b *bench) (*process, error)
+	// start starts the system, and answers the PostgreSQL database it runs on, if any: its
+	// counters are read around the run.
+	start func(ctx context.Context, b *bench) (*process, *pgServer, error)
 }
 
 var systems = []system{
@@ -35,7 +34,7 @@ var systems = []system{
 	{name: "none", label: "the gateway, `GATEWAY_DATABASE_URL=none`", start: startGateway("none")},
 	{name: "sqlite", label: "the gateway, default SQLite store", start: startGateway("sqlite")},
 	{name: "async", label: "the gateway, SQLite, `Prefer: respond-async` (request window only)", async: true, start: startGateway("async")},
-	{name: "postgres", label: "the gateway, PostgreSQL (`-postgres`)", postgres: true, start: startPostgres},
+	{name: "postgres", label: "the gateway, PostgreSQL (`-postgres`)", start: startPostgres},
 }
 
 // defaultSystems are what a run measures unless -systems says otherwise: every system but
@@ -67,8 +66,6 @@ type bench struct {
 	env    []string // every server's environment before its own variables
 	stub   *process
 	stderr io.Writer
-	// pg is the postgres system's database while it runs.
-	pg *pgServer
 }
 
 func (b *bench) bin(name string) string { return filepath.Join(b.dir, "bin", name) }
@@ -86,19 +83,21 @@ func (b *bench) build(ctx context.Context, root string) error {
 
 func (b *bench) stubURL() string { return "http://" + b.stub.addr }
 
-func startBaseline(ctx context.Context, b *bench) (*process, error) {
-	return startProcess(ctx, "bare", b.dir, b.bin("baseline"), []string{"-addr", "127.0.0.1:0", "-vendors", b.stubURL()}, b.env, listeningAddr)
+func startBaseline(ctx context.Context, b *bench) (*process, *pgServer, error) {
+	p, err := startProcess(ctx, "bare", b.dir, b.bin("baseline"), []string{"-addr", "127.0.0.1:0", "-vendors", b.stubURL()}, b.env, listeningAddr)
+	return p, nil, err
 }
 
 // startGateway starts the gateway pointed at the stub vendors with the sandbox accounts'
 // credentials, without authentication or a rate limit, on the store the system names.
-func startGateway(name string) func(context.Context, *bench) (*process, error) {
-	return func(ctx context.Context, b *bench) (*process, error) {
+func startGateway(name string) func(context.Context, *bench) (*process, *pgServer, error) {
+	return func(ctx context.Context, b *bench) (*process, *pgServer, error) {
 		db := "none"
 		if name != "none" {
 			db = "sqlite://" + filepath.Join(b.dir, name+".db") // an absolute path: sqlite:///...
 		}
-		return startProcess(ctx, name, b.dir, b.bin("gateway"), nil, b.gatewayEnv(db), gatewayAddr)
+		p, err := startProcess(ctx, name, b.dir, b.bin("gateway"), nil, b.gatewayEnv(db), gatewayAddr)
+		return p, nil, err
 	}
 }
 
@@ -129,15 +128,13 @@ func (b *bench) gatewayEnv(db string) []string {
 
 // measure starts sys, warms it up, and measures one window of updates.
 func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
-	p, err := sys.start(ctx, b)
+	p, pg, err := sys.start(ctx, b)
 	if err != nil {
 		return row{}, "", err
 	}
 	defer p.stop()
 	var pgr *pgRun
-	if sys.postgres {
-		pg := b.pg
-		b.pg = nil
+	if pg != nil {
 		defer func() { p.stop(); pg.close() }() // the schema goes once the gateway has stopped
 		if pgr, err = beginPostgres(ctx, pg); err != nil {
 			return row{}, "", err

@@ -138,23 +138,27 @@ func printSpread(w io.Writer, rounds [][]row) {
 			if len(xs) == 0 {
 				continue
 			}
-			parts := make([]string, len(xs))
-			for j, x := range xs {
-				parts[j] = fmt.Sprintf("%.2fx", x)
-			}
-			fmt.Fprintf(w, "- %s / %s: %s (median %.2fx)\n", r.system, base, strings.Join(parts, ", "), median(xs))
+			spreadLine(w, r.system+" / "+base, xs)
 		}
 	}
 	var xs []float64
-	var parts []string
 	for _, rows := range rounds {
 		if x, ok := drainRatio(rows); ok {
-			xs, parts = append(xs, x), append(parts, fmt.Sprintf("%.2fx", x))
+			xs = append(xs, x)
 		}
 	}
 	if len(xs) > 0 {
-		fmt.Fprintf(w, "- async drained / sqlite delivered (updates/s): %s (median %.2fx)\n", strings.Join(parts, ", "), median(xs))
+		spreadLine(w, "async drained / sqlite delivered (updates/s)", xs)
 	}
+}
+
+// spreadLine writes one ratio's value in each round, and their median.
+func spreadLine(w io.Writer, name string, xs []float64) {
+	parts := make([]string, len(xs))
+	for j, x := range xs {
+		parts[j] = fmt.Sprintf("%.2fx", x)
+	}
+	fmt.Fprintf(w, "- %s: %s (median %.2fx)\n", name, strings.Join(parts, ", "), median(xs))
 }
 
 // median of xs, which it sorts.
