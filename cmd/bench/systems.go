@@ -132,10 +132,14 @@ func (b *bench) measure(ctx context.Context, sys system) (row, string, error) {
 	if err != nil {
 		return row{}, "", err
 	}
-	defer p.stop()
+	defer func() {
+		p.stop()
+		if pg != nil {
+			pg.close() // the schema goes once the gateway has stopped
+		}
+	}()
 	var pgr *pgRun
 	if pg != nil {
-		defer func() { p.stop(); pg.close() }() // the schema goes once the gateway has stopped
 		if pgr, err = beginPostgres(ctx, pg); err != nil {
 			return row{}, "", err
 		}
